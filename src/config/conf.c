@@ -1,0 +1,480 @@
+#include "config.h"
+
+#include "config/cfgread.h"
+#include "config/conf.h"
+#include "log.h"
+#include "util/sbuf.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <ldap.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct cfg_key top_keys[] = {
+	{ "source", CFG_T_GROUP, CFG_REQUIRED },
+	{ "targets", CFG_T_GROUPS, CFG_REQUIRED },
+	{ "state_dir", CFG_T_STRING, 0 },
+	{ "log_level", CFG_T_STRING, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct cfg_key source_keys[] = {
+	{ "uri", CFG_T_STRINGS, CFG_REQUIRED },
+	{ "starttls", CFG_T_BOOL, 0 },
+	{ "tls_verify", CFG_T_BOOL, 0 },
+	{ "ca_file", CFG_T_STRING, 0 },
+	{ "bind_dn", CFG_T_STRING, 0 },
+	{ "bind_password_file", CFG_T_STRING, 0 },
+	{ "allow_plaintext_bind", CFG_T_BOOL, 0 },
+	{ "base", CFG_T_STRING, CFG_REQUIRED },
+	{ "scope", CFG_T_STRING, 0 },
+	{ "filter", CFG_T_STRING, 0 },
+	{ "attributes", CFG_T_STRINGS, 0 },
+	{ "id_attribute", CFG_T_STRING, 0 },
+	{ "page_size", CFG_T_INT, 0 },
+	{ "network_timeout", CFG_T_INT, 0 },
+	{ "timeout", CFG_T_INT, 0 },
+	{ "poll_interval", CFG_T_INT, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct cfg_key target_keys[] = {
+	{ "name", CFG_T_STRING, CFG_REQUIRED },
+	{ "driver", CFG_T_STRING, CFG_REQUIRED },
+	{ "url", CFG_T_STRING, CFG_REQUIRED },
+	{ "map", CFG_T_GROUP, CFG_REQUIRED },
+	{ "key", CFG_T_STRING, 0 },
+	{ "enabled", CFG_T_BOOL, 0 },
+	{ "connect_timeout", CFG_T_INT, 0 },
+	{ "timeout", CFG_T_INT, 0 },
+	{ "max_inflight", CFG_T_INT, 0 },
+	{ "max_response_size", CFG_T_INT, 0 },
+	{ NULL, 0, 0 },
+};
+
+/* Keys of an unknown driver's target are not checked: we cannot know them,
+ * and the unknown driver is already reported. */
+static const struct cfg_key any_key_placeholder[] = { { NULL, 0, 0 } };
+
+static bool conf_strv_contains(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+static void conf_strv_add_unique(char ***v, size_t *n, const char *s)
+{
+	if (conf_strv_contains(*v, *n, s))
+		return;
+	*v = xreallocarray(*v, *n + 2, sizeof(char *));
+	(*v)[(*n)++] = xstrdup(s);
+	(*v)[*n] = NULL;
+}
+
+/* Balanced parentheses around the whole filter: catches the common typos
+ * before the directory does, with a file:line. */
+static bool conf_filter_plausible(const char *f)
+{
+	size_t len = strlen(f);
+	int depth = 0;
+	if (len < 3 || f[0] != '(' || f[len - 1] != ')')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (f[i] == '\\' && i + 1 < len) {
+			i++;
+			continue;
+		}
+		if (f[i] == '(')
+			depth++;
+		else if (f[i] == ')' && --depth < 0)
+			return false;
+		if (depth == 0 && i + 1 < len)
+			return false;
+	}
+	return depth == 0;
+}
+
+static void conf_load_source(const struct cfg_ctx *cc, const config_setting_t *g, const char *dir,
+			     struct conf_source *src)
+{
+	static const struct cfg_key *const tables[] = { source_keys, NULL };
+	cfg_check_group(cc, g, "source", tables);
+
+	src->uris = cfg_strings(g, "uri", &src->n_uris);
+	bool any_plain = false;
+	for (size_t i = 0; i < src->n_uris; i++) {
+		LDAPURLDesc *lud = NULL;
+		const config_setting_t *s = config_setting_get_member(g, "uri");
+		if (ldap_url_parse(src->uris[i], &lud) != LDAP_URL_SUCCESS) {
+			cfg_error(cc, s, "source: uri '%s' is not an LDAP URI (ldap://host:port, ldaps://host)",
+				  src->uris[i]);
+		} else if (strcasecmp(lud->lud_scheme, "ldap") && strcasecmp(lud->lud_scheme, "ldaps") &&
+			   strcasecmp(lud->lud_scheme, "ldapi")) {
+			cfg_error(cc, s, "source: uri has unsupported scheme '%s'", lud->lud_scheme);
+		} else if (strcasecmp(lud->lud_scheme, "ldap") == 0) {
+			any_plain = true;
+		}
+		ldap_free_urldesc(lud);
+	}
+	if (src->n_uris == 0 && config_setting_get_member(g, "uri"))
+		cfg_error(cc, config_setting_get_member(g, "uri"), "source: uri is empty");
+
+	src->starttls = cfg_bool(g, "starttls", false);
+	src->tls_verify = cfg_bool(g, "tls_verify", true);
+	if (!src->tls_verify)
+		cfg_warning(cc, config_setting_get_member(g, "tls_verify"),
+			    "source: tls_verify = false: the directory's certificate is not checked, so anyone "
+			    "on the network path can impersonate it");
+	const char *ca = cfg_string(g, "ca_file", NULL);
+	src->ca_file = ca ? xstrdup(ca) : NULL;
+
+	const char *bind_dn = cfg_string(g, "bind_dn", NULL);
+	const char *pw_file = cfg_string(g, "bind_password_file", NULL);
+	src->bind_dn = bind_dn ? xstrdup(bind_dn) : NULL;
+	if (bind_dn && !pw_file)
+		cfg_error(cc, config_setting_get_member(g, "bind_dn"),
+			  "source: bind_dn is set but bind_password_file is missing");
+	if (pw_file && !bind_dn)
+		cfg_error(cc, config_setting_get_member(g, "bind_password_file"),
+			  "source: bind_password_file is set but bind_dn is missing");
+	if (pw_file) {
+		char *err = NULL;
+		int world = 0;
+		const config_setting_t *s = config_setting_get_member(g, "bind_password_file");
+		if (secret_read(pw_file, dir, &src->bind_password, &err, &world) < 0) {
+			cfg_error(cc, s, "source: bind_password_file: %s", err);
+			free(err);
+		} else if (world) {
+			cfg_warning(cc, s, "source: bind_password_file %s is readable by every user; chmod 600 it",
+				    src->bind_password->path);
+		}
+	}
+	src->allow_plaintext_bind = cfg_bool(g, "allow_plaintext_bind", false);
+	if (any_plain && bind_dn && !src->starttls && !src->allow_plaintext_bind)
+		cfg_error(cc, config_setting_get_member(g, "uri"),
+			  "source: a simple bind over ldap:// without StartTLS sends the password in clear text; "
+			  "set starttls = true, use ldaps://, or set allow_plaintext_bind = true if you accept that");
+
+	src->base = xstrdup(cfg_string(g, "base", ""));
+	if (config_setting_get_member(g, "base")) {
+		LDAPDN dn = NULL;
+		if (ldap_str2dn(src->base, &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+			cfg_error(cc, config_setting_get_member(g, "base"), "source: base '%s' is not a valid DN",
+				  src->base);
+		ldap_dnfree(dn);
+	}
+	const char *scope = cfg_string(g, "scope", "sub");
+	if (strcmp(scope, "sub") == 0)
+		src->scope = CONF_SCOPE_SUB;
+	else if (strcmp(scope, "one") == 0)
+		src->scope = CONF_SCOPE_ONE;
+	else if (strcmp(scope, "base") == 0)
+		src->scope = CONF_SCOPE_BASE;
+	else
+		cfg_error(cc, config_setting_get_member(g, "scope"), "source: scope must be sub, one or base, not '%s'",
+			  scope);
+	src->filter = xstrdup(cfg_string(g, "filter", "(objectClass=inetOrgPerson)"));
+	if (!conf_filter_plausible(src->filter))
+		cfg_error(cc, config_setting_get_member(g, "filter"),
+			  "source: filter '%s' is not a valid LDAP filter (unbalanced parentheses?)", src->filter);
+	src->id_attribute = xstrdup(cfg_string(g, "id_attribute", "entryUUID"));
+	src->page_size = (int)cfg_int_range(cc, g, "source", "page_size", 500, 0, 100000);
+	src->network_timeout = (int)cfg_int_range(cc, g, "source", "network_timeout", 10, 1, 3600);
+	src->timeout = (int)cfg_int_range(cc, g, "source", "timeout", 60, 1, 86400);
+	src->poll_interval = (int)cfg_int_range(cc, g, "source", "poll_interval", 300, 1, 7 * 86400);
+
+	src->attributes = xcalloc(1, sizeof(char *));
+	conf_strv_add_unique(&src->attributes, &src->n_attributes, src->id_attribute);
+	size_t n_extra;
+	char **extra = cfg_strings(g, "attributes", &n_extra);
+	for (size_t i = 0; i < n_extra; i++)
+		conf_strv_add_unique(&src->attributes, &src->n_attributes, extra[i]);
+	cfg_strv_free(extra);
+}
+
+static bool conf_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+static void conf_collect_attr(const char *attr, void *ud)
+{
+	struct conf_source *src = ud;
+	if (strcmp(attr, "dn") != 0)
+		conf_strv_add_unique(&src->attributes, &src->n_attributes, attr);
+}
+
+struct conf_missing_ctx {
+	const struct cfg_ctx *cc;
+	const config_setting_t *map;
+	const char *where;
+	const char *driver;
+};
+
+static void conf_report_missing(const char *field, void *ud)
+{
+	struct conf_missing_ctx *m = ud;
+	cfg_error(m->cc, m->map, "%s: map: field '%s' is required by the %s driver but not mapped", m->where, field,
+		  m->driver);
+}
+
+static struct mapping *conf_load_map(const struct cfg_ctx *cc, const config_setting_t *target, const char *where,
+				     const struct target_driver *drv)
+{
+	const config_setting_t *map = config_setting_get_member(target, "map");
+	if (!map || config_setting_type(map) != CONFIG_TYPE_GROUP)
+		return NULL;
+	struct mapping *m = mapping_new(drv->fields, drv->n_fields, drv->open_schema);
+	size_t before = cc->diag->errors;
+	int n = config_setting_length(map);
+
+	if (n == 0)
+		cfg_error(cc, map, "%s: map is empty", where);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(map, (unsigned)i);
+		const char *field = config_setting_name(s);
+		struct mexpr *x = NULL;
+		struct mval lit = MVAL_NULL;
+		char *err = NULL;
+		int col = 0;
+
+		switch (config_setting_type(s)) {
+		case CONFIG_TYPE_STRING:
+			x = mexpr_compile(config_setting_get_string(s), &err, &col);
+			if (!x) {
+				cfg_error(cc, s, "%s: map.%s: %s (column %d of the expression)", where, field, err, col);
+				free(err);
+				continue;
+			}
+			break;
+		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64:
+			mval_set_int(&lit, config_setting_get_int64(s));
+			x = mexpr_new_literal(&lit);
+			break;
+		case CONFIG_TYPE_BOOL:
+			mval_set_bool(&lit, config_setting_get_bool(s) != 0);
+			x = mexpr_new_literal(&lit);
+			break;
+		default:
+			cfg_error(cc, s, "%s: map.%s must be an expression string, an integer or a boolean", where,
+				  field);
+			continue;
+		}
+		if (mapping_add_field(m, field, x, &err) < 0) {
+			cfg_error(cc, s, "%s: map.%s: %s", where, field, err);
+			free(err);
+		}
+	}
+	struct conf_missing_ctx mc = { cc, map, where, drv->name };
+	mapping_foreach_missing_required(m, conf_report_missing, &mc);
+
+	const char *key = cfg_string(target, "key", drv->default_key);
+	char *err = NULL;
+	if (!key)
+		cfg_error(cc, target, "%s: the %s driver needs 'key', the mapped field that identifies a member",
+			  where, drv->name);
+	else if (mapping_set_key(m, key, &err) < 0 && cc->diag->errors == before) {
+		const config_setting_t *ks = config_setting_get_member(target, "key");
+		cfg_error(cc, ks ? ks : map, "%s: %s", where, err);
+	}
+	free(err);
+	return m;
+}
+
+static void conf_free_target(struct conf_target *t)
+{
+	if (!t)
+		return;
+	if (t->driver && t->driver->free_config)
+		t->driver->free_config(t->driver_conf);
+	mapping_free(t->mapping);
+	free(t->name);
+	free(t->url);
+	free(t);
+}
+
+static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const config_setting_t *g, int index,
+					    const char *dir)
+{
+	struct conf_target *t = XNEW(struct conf_target);
+	const char *name = cfg_string(g, "name", NULL);
+	char *where = name ? xasprintf("target %s", name) : xasprintf("targets[%d]", index);
+	const char *dname = cfg_string(g, "driver", NULL);
+	const struct target_driver *drv = dname ? driver_find(dname) : NULL;
+	size_t errors_before = cc->diag->errors;
+
+	const struct cfg_key *const tables[] = { target_keys, drv ? drv->keys : any_key_placeholder, NULL };
+	if (drv || !dname)
+		cfg_check_group(cc, g, where, tables);
+
+	if (name && !conf_name_ok(name))
+		cfg_error(cc, config_setting_get_member(g, "name"),
+			  "%s: name may only use letters, digits, '-', '_' and '.' (at most 64)", where);
+	if (dname && !drv) {
+		struct sbuf sb;
+		sbuf_init(&sb);
+		const char *best = NULL;
+		size_t best_d = 3;
+		for (const struct target_driver *const *d = driver_list(); *d; d++) {
+			sbuf_addf(&sb, "%s%s", sb.len ? ", " : "", (*d)->name);
+			str_suggest_consider(dname, (*d)->name, &best, &best_d);
+		}
+		cfg_error(cc, config_setting_get_member(g, "driver"), "%s: unknown driver '%s'%s%s%s (known: %s)",
+			  where, dname, best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "", sb.buf);
+		sbuf_release(&sb);
+	}
+	t->name = xstrdup(name ? name : "");
+	t->driver = drv;
+	const char *url = cfg_string(g, "url", NULL);
+	t->url = xstrdup(url ? url : "");
+	if (url && strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+		cfg_error(cc, config_setting_get_member(g, "url"), "%s: url must start with http:// or https://", where);
+	t->enabled = cfg_bool(g, "enabled", true);
+	t->connect_timeout_ms = 1000 * cfg_int_range(cc, g, where, "connect_timeout", 10, 1, 600);
+	t->timeout_ms = 1000 * cfg_int_range(cc, g, where, "timeout", 30, 1, 3600);
+	t->max_inflight = (unsigned)cfg_int_range(cc, g, where, "max_inflight", 4, 1, 256);
+	t->max_response = (size_t)cfg_int_range(cc, g, where, "max_response_size", 1048576, 1024, 64 << 20);
+
+	if (drv) {
+		t->mapping = conf_load_map(cc, g, where, drv);
+		if (drv->configure)
+			t->driver_conf = drv->configure(cc, g, where, dir);
+	}
+	free(where);
+	if (cc->diag->errors != errors_before) {
+		conf_free_target(t);
+		return NULL;
+	}
+	return t;
+}
+
+void conf_free(struct conf *c)
+{
+	if (!c)
+		return;
+	struct conf_source *s = &c->source;
+	cfg_strv_free(s->uris);
+	free(s->ca_file);
+	free(s->bind_dn);
+	secret_free(s->bind_password);
+	free(s->base);
+	free(s->filter);
+	free(s->id_attribute);
+	cfg_strv_free(s->attributes);
+	for (size_t i = 0; i < c->n_targets; i++)
+		conf_free_target(c->targets[i]);
+	free(c->targets);
+	free(c->state_dir);
+	free(c->path);
+	free(c->dir);
+	free(c);
+}
+
+int conf_load(const char *path, struct conf **out, struct diag *d)
+{
+	config_t lc;
+	struct conf *c = XNEW(struct conf);
+	struct cfg_ctx cc = { .file = path, .diag = d };
+	size_t errors_before = d->errors;
+	int r = 0;
+
+	*out = NULL;
+	c->path = xstrdup(path);
+	char *tmp = xstrdup(path);
+	c->dir = xstrdup(dirname(tmp));
+	free(tmp);
+
+	config_init(&lc);
+	config_set_include_dir(&lc, c->dir);
+	if (!config_read_file(&lc, path)) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO && !config_error_file(&lc))
+			diag_error(d, path, 0, "cannot read the configuration file: %s", strerror(errno));
+		else
+			diag_error(d, config_error_file(&lc) ? config_error_file(&lc) : path, config_error_line(&lc),
+				   "%s", config_error_text(&lc));
+		r = -EINVAL;
+		goto out;
+	}
+
+	const config_setting_t *root = config_root_setting(&lc);
+	static const struct cfg_key *const tables[] = { top_keys, NULL };
+	cfg_check_group(&cc, root, "top level", tables);
+
+	const char *level = cfg_string(root, "log_level", "info");
+	c->log_priority = log_priority_from_name(level);
+	if (c->log_priority < 0) {
+		cfg_error(&cc, config_setting_get_member(root, "log_level"),
+			  "log_level must be debug, info, notice, warning or error, not '%s'", level);
+		c->log_priority = LOG_INFO;
+	}
+	const char *state_env = getenv("STATE_DIRECTORY");
+	const char *state_dir = cfg_string(root, "state_dir", state_env && *state_env ? state_env
+										     : CONF_DEFAULT_STATE_DIR);
+	c->state_dir = xstrdup(state_dir);
+
+	const config_setting_t *src = config_setting_get_member(root, "source");
+	if (src && config_setting_type(src) == CONFIG_TYPE_GROUP)
+		conf_load_source(&cc, src, c->dir, &c->source);
+
+	const config_setting_t *targets = config_setting_get_member(root, "targets");
+	if (targets && config_setting_type(targets) == CONFIG_TYPE_LIST) {
+		int n = config_setting_length(targets);
+		if (n == 0)
+			cfg_error(&cc, targets, "targets: the list is empty; configure at least one target");
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *g = config_setting_get_elem(targets, (unsigned)i);
+			if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+				continue;
+			struct conf_target *t = conf_load_target(&cc, g, i, c->dir);
+			if (!t)
+				continue;
+			if (conf_find_target(c, t->name)) {
+				cfg_error(&cc, config_setting_get_member(g, "name"), "target name '%s' is used twice",
+					  t->name);
+				conf_free_target(t);
+				continue;
+			}
+			c->targets = xreallocarray(c->targets, c->n_targets + 1, sizeof(*c->targets));
+			c->targets[c->n_targets++] = t;
+			if (t->enabled)
+				mapping_foreach_attr(t->mapping, conf_collect_attr, &c->source);
+		}
+	}
+	if (d->errors != errors_before)
+		r = -EINVAL;
+out:
+	config_destroy(&lc);
+	if (r < 0) {
+		conf_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+const struct conf_target *conf_find_target(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_targets; i++)
+		if (strcmp(c->targets[i]->name, name) == 0)
+			return c->targets[i];
+	return NULL;
+}
+
+char *conf_state_path(const struct conf *c)
+{
+	return xasprintf("%s/state.db", c->state_dir);
+}

@@ -1,0 +1,306 @@
+#include "config.h"
+
+#include "daemon/daemon.h"
+#include "http/http.h"
+#include "ldap/source.h"
+#include "log_ids.h"
+#include "state/state.h"
+#include "sync/cycle.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+/* After a failed directory read, retry sooner than poll_interval: first
+ * after this many seconds, doubling each time. */
+#define DAEMON_RETRY_FIRST 5
+
+struct daemon {
+	struct daemon_options opt;
+	struct conf *conf;
+	struct logger *log;
+	sd_event *event;
+	struct state *state;
+	char *state_path;
+	struct http_engine *http;
+	struct source *source;
+	struct cycle *cycle;
+	sd_event_source *timer;
+	sd_event_source *signals[3];
+	unsigned cycle_no;
+	unsigned source_failures;
+	bool ready;
+	bool stopping;
+	bool reload_pending;
+	int exit_code;
+};
+
+static void daemon_start_cycle(struct daemon *d);
+
+static void daemon_status(void *ud, const char *text)
+{
+	(void)ud;
+	sd_notifyf(0, "STATUS=%s", text);
+}
+
+static int daemon_mkdir_state(struct daemon *d, char **err)
+{
+	if (mkdir(d->conf->state_dir, 0700) < 0 && errno != EEXIST) {
+		*err = xasprintf("cannot create state directory %s: %s", d->conf->state_dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int daemon_open_state(struct daemon *d)
+{
+	char *err = NULL;
+	char *path = conf_state_path(d->conf);
+	struct state *st = NULL;
+	int r = 0;
+
+	if (!d->opt.dry_run && (r = daemon_mkdir_state(d, &err)) < 0)
+		goto out;
+	if ((r = state_open(path, d->opt.dry_run, &st, &err)) < 0)
+		goto out;
+	state_close(d->state);
+	d->state = st;
+	free(d->state_path);
+	d->state_path = path;
+	path = NULL;
+out:
+	if (r < 0) {
+		log_error(d->log, "%s", err);
+		free(err);
+	}
+	free(path);
+	return r;
+}
+
+static void daemon_schedule(struct daemon *d, uint64_t seconds)
+{
+	uint64_t now;
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	uint64_t when = now + seconds * 1000000u;
+	sd_event_source_set_time(d->timer, when);
+	sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
+}
+
+/* Up to 10 % jitter so several daemons started together drift apart. */
+static uint64_t daemon_jitter(uint64_t seconds)
+{
+	uint32_t span = (uint32_t)(seconds / 10);
+	return seconds + (span ? arc4random_uniform(span + 1) : 0);
+}
+
+static void daemon_reload(struct daemon *d)
+{
+	struct diag *dg = diag_new();
+	struct conf *nc = NULL;
+	uint64_t mono = time_now_mono_usec();
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the configuration",
+		   (unsigned long long)mono);
+	int r = conf_load(d->opt.config_path, &nc, dg);
+	for (size_t i = 0; i < dg->n; i++) {
+		char *msg = diag_format(&dg->items[i]);
+		if (dg->items[i].level == DIAG_ERROR)
+			log_error(d->log, "%s", msg);
+		else
+			log_warning(d->log, "%s", msg);
+		free(msg);
+	}
+	if (r < 0) {
+		log_error(d->log, "configuration reload failed (%zu errors); still running the previous configuration",
+			  dg->errors);
+		goto out;
+	}
+	struct conf *old = d->conf;
+	bool state_moved = strcmp(old->state_dir, nc->state_dir) != 0;
+	d->conf = nc;
+	if (state_moved && daemon_open_state(d) < 0) {
+		log_error(d->log, "configuration reload failed: cannot open the new state database; still running "
+				  "the previous configuration");
+		d->conf = old;
+		conf_free(nc);
+		goto out;
+	}
+	source_free(d->source);
+	d->source = source_new(&d->conf->source);
+	logger_set_priority(d->log, d->conf->log_priority);
+	conf_free(old);
+	struct log_fields f = { .message_id = MSGID_CONFIG_RELOADED };
+	log_event(d->log, LOG_INFO, &f, "configuration reloaded from %s (%zu targets)", d->opt.config_path,
+		  d->conf->n_targets);
+out:
+	diag_free(dg);
+	sd_notify(0, "READY=1\nSTATUS=idle: configuration reloaded");
+}
+
+static void daemon_on_cycle_done(void *ud, const struct cycle_report *rep)
+{
+	struct daemon *d = ud;
+	bool source_ok = rep->source_ok;
+	size_t failed = rep->failed;
+
+	if (source_ok && !d->ready) {
+		d->ready = true;
+		sd_notify(0, "READY=1");
+	}
+	d->source_failures = source_ok ? 0 : d->source_failures + 1;
+	cycle_free(d->cycle);
+	d->cycle = NULL;
+
+	if (d->opt.once || d->opt.dry_run) {
+		d->exit_code = !source_ok ? EX_UNAVAILABLE : failed ? DAEMON_EXIT_FAILURES : 0;
+		sd_event_exit(d->event, d->exit_code);
+		return;
+	}
+	if (d->stopping) {
+		sd_event_exit(d->event, 0);
+		return;
+	}
+	if (d->reload_pending) {
+		d->reload_pending = false;
+		daemon_reload(d);
+	}
+	uint64_t next = daemon_jitter((uint64_t)d->conf->source.poll_interval);
+	if (!source_ok) {
+		unsigned shift = d->source_failures - 1 < 10 ? d->source_failures - 1 : 10;
+		uint64_t retry = (uint64_t)DAEMON_RETRY_FIRST << shift;
+		if (retry < next)
+			next = retry;
+	}
+	sd_notifyf(0, "STATUS=idle: cycle %u %s; next in %llu s", d->cycle_no,
+		   source_ok ? (failed ? "finished with failures" : "finished") : "could not read the directory",
+		   (unsigned long long)next);
+	daemon_schedule(d, next);
+}
+
+static void daemon_start_cycle(struct daemon *d)
+{
+	if (d->stopping || d->cycle)
+		return;
+	struct cycle_params p = {
+		.conf = d->conf, .source = d->source, .state = d->state, .http = d->http, .log = d->log,
+		.event = d->event, .number = ++d->cycle_no, .dry_run = d->opt.dry_run, .plan_out = stdout,
+		.status = daemon_status, .done = daemon_on_cycle_done, .ud = d,
+	};
+	d->cycle = cycle_start(&p);
+}
+
+static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+	daemon_start_cycle(ud);
+	return 0;
+}
+
+static int daemon_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
+{
+	struct daemon *d = ud;
+	if (si->ssi_signo == SIGHUP) {
+		if (d->opt.once || d->opt.dry_run) {
+			log_notice(d->log, "SIGHUP ignored: running a single cycle");
+		} else if (d->cycle) {
+			log_info(d->log, "SIGHUP: reloading the configuration after the running cycle");
+			d->reload_pending = true;
+		} else {
+			daemon_reload(d);
+		}
+		return 0;
+	}
+	if (d->stopping)
+		return 0;
+	d->stopping = true;
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	if (d->cycle) {
+		log_info(d->log, "%s: stopping after the requests in flight are answered and recorded",
+			 strsignal((int)si->ssi_signo));
+		cycle_stop(d->cycle);
+	} else {
+		log_info(d->log, "%s: stopping", strsignal((int)si->ssi_signo));
+		sd_event_exit(d->event, d->opt.once ? d->exit_code : 0);
+	}
+	return 0;
+}
+
+static int daemon_setup(struct daemon *d)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	sigset_t mask;
+	int r;
+
+	if ((r = sd_event_new(&d->event)) < 0) {
+		log_error(d->log, "cannot create the event loop: %s", strerror(-r));
+		return r;
+	}
+	/* Pings the watchdog from the loop itself: a loop that stops turning
+	 * (hung call) stops the pings and systemd restarts us. */
+	sd_event_set_watchdog(d->event, true);
+	sigemptyset(&mask);
+	for (size_t i = 0; i < 3; i++)
+		sigaddset(&mask, sigs[i]);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	for (size_t i = 0; i < 3; i++)
+		if ((r = sd_event_add_signal(d->event, &d->signals[i], sigs[i], daemon_on_signal, d)) < 0) {
+			log_error(d->log, "cannot watch signals: %s", strerror(-r));
+			return r;
+		}
+	if ((r = sd_event_add_time(d->event, &d->timer, CLOCK_MONOTONIC, 0, 0, daemon_on_timer, d)) < 0) {
+		log_error(d->log, "cannot create the poll timer: %s", strerror(-r));
+		return r;
+	}
+	sd_event_source_set_description(d->timer, "poll-timer");
+	d->http = http_engine_new(d->event);
+	d->source = source_new(&d->conf->source);
+	return 0;
+}
+
+static void daemon_teardown(struct daemon *d)
+{
+	cycle_free(d->cycle);
+	http_engine_free(d->http);
+	source_free(d->source);
+	for (size_t i = 0; i < 3; i++)
+		sd_event_source_disable_unref(d->signals[i]);
+	sd_event_source_disable_unref(d->timer);
+	sd_event_unref(d->event);
+	state_close(d->state);
+	free(d->state_path);
+	conf_free(d->conf);
+}
+
+int daemon_run(const struct daemon_options *opt, struct conf *conf, struct logger *log)
+{
+	struct daemon d = { .opt = *opt, .conf = conf, .log = log };
+	int code;
+
+	if (daemon_setup(&d) < 0) {
+		code = EX_SOFTWARE;
+		goto out;
+	}
+	if (daemon_open_state(&d) < 0) {
+		code = EX_CANTCREAT;
+		goto out;
+	}
+	if (!opt->dry_run)
+		log_info(log, "membersyncd %s starting: %zu targets, directory %s, state %s", PACKAGE_VERSION,
+			 conf->n_targets, conf->source.uris[0], d.state_path);
+	/* The timer starts disabled at time 0: fire it now. */
+	daemon_schedule(&d, 0);
+	int r = sd_event_loop(d.event);
+	code = r < 0 ? EX_SOFTWARE : r;
+	if (r < 0)
+		log_error(log, "event loop failed: %s", strerror(-r));
+out:
+	daemon_teardown(&d);
+	return code;
+}

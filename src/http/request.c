@@ -1,0 +1,80 @@
+#include "config.h"
+
+#include "http/http.h"
+#include "util/sbuf.h"
+#include "util/utf8.h"
+#include "util/xalloc.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void http_request_init(struct http_request *req, const char *method, char *url)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = method;
+	req->url = url;
+	req->connect_timeout_ms = 10000;
+	req->timeout_ms = 30000;
+	req->max_response = 1024 * 1024;
+}
+
+void http_request_add_header(struct http_request *req, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *h = xvasprintf(fmt, ap);
+	va_end(ap);
+	struct curl_slist *l = curl_slist_append(req->headers, h);
+	free(h);
+	if (!l)
+		abort();
+	req->headers = l;
+}
+
+void http_request_set_body(struct http_request *req, char *body, size_t len)
+{
+	free(req->body);
+	req->body = body;
+	req->body_len = len;
+}
+
+void http_request_clear(struct http_request *req)
+{
+	free(req->url);
+	curl_slist_free_all(req->headers);
+	free(req->body);
+	memset(req, 0, sizeof(*req));
+}
+
+char *http_body_excerpt(const struct http_response *resp, size_t max_chars)
+{
+	struct sbuf sb;
+	sbuf_init(&sb);
+	const char *b = resp->body ? resp->body : "";
+	size_t len = resp->body_len;
+	bool text = utf8_valid(b, len);
+	size_t cut = text ? utf8_prefix_bytes(b, len, max_chars) : (len < max_chars ? len : max_chars);
+	for (size_t i = 0; i < cut; i++) {
+		unsigned char c = (unsigned char)b[i];
+		if (c < 0x20 || c == 0x7f || (!text && c >= 0x80))
+			sbuf_addf(&sb, "\\x%02x", c);
+		else
+			sbuf_addch(&sb, (char)c);
+	}
+	if (cut < len)
+		sbuf_addf(&sb, "... (%zu bytes)", len);
+	char *s = sbuf_detach(&sb, NULL);
+	sbuf_release(&sb);
+	return s;
+}
+
+char *http_url_join(const char *base, const char *path)
+{
+	size_t blen = strlen(base);
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	while (*path == '/')
+		path++;
+	return xasprintf("%.*s/%s", (int)blen, base, path);
+}

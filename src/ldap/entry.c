@@ -1,0 +1,77 @@
+#include "config.h"
+
+#include "ldap/entry.h"
+#include "util/xalloc.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct entry *entry_new(const char *dn)
+{
+	struct entry *e = XNEW(struct entry);
+	e->dn = xstrdup(dn);
+	return e;
+}
+
+void entry_free(struct entry *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n_attrs; i++) {
+		struct entry_attr *a = &e->attrs[i];
+		for (size_t j = 0; j < a->n; j++)
+			free(a->values[j].data);
+		free(a->values);
+		free(a->name);
+	}
+	free(e->attrs);
+	free(e->dn);
+	free(e->id);
+	free(e);
+}
+
+void entry_set_id(struct entry *e, const char *id)
+{
+	free(e->id);
+	e->id = xstrdup(id);
+}
+
+const struct entry_attr *entry_get(const struct entry *e, const char *name)
+{
+	for (size_t i = 0; i < e->n_attrs; i++)
+		if (strcasecmp(e->attrs[i].name, name) == 0)
+			return &e->attrs[i];
+	return NULL;
+}
+
+struct entry_attr *entry_attr_get_or_add(struct entry *e, const char *name)
+{
+	struct entry_attr *a = (struct entry_attr *)entry_get(e, name);
+	if (a)
+		return a;
+	xgrow((void **)&e->attrs, &e->cap_attrs, e->n_attrs, sizeof(*e->attrs));
+	a = &e->attrs[e->n_attrs++];
+	memset(a, 0, sizeof(*a));
+	a->name = xstrdup(name);
+	for (char *p = a->name; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return a;
+}
+
+void entry_attr_add_value(struct entry_attr *a, const void *data, size_t len)
+{
+	xgrow((void **)&a->values, &a->cap, a->n, sizeof(*a->values));
+	struct entry_value *v = &a->values[a->n++];
+	v->data = xmalloc(len + 1);
+	if (len)
+		memcpy(v->data, data, len);
+	v->data[len] = '\0';
+	v->len = len;
+}
+
+void entry_add(struct entry *e, const char *name, const char *value)
+{
+	entry_attr_add_value(entry_attr_get_or_add(e, name), value, strlen(value));
+}

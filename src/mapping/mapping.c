@@ -1,0 +1,448 @@
+#include "config.h"
+
+#include "mapping/mapping.h"
+#include "util/sbuf.h"
+#include "util/utf8.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct mapping_field {
+	char *name;
+	struct mexpr *expr;
+	const struct field_schema *schema;	/* NULL for open schemas */
+};
+
+struct mapping {
+	const struct field_schema *schema;
+	size_t n_schema;
+	bool open_schema;
+	struct mapping_field *fields;
+	size_t n, cap;
+	int key_index;
+	/* Field indexes sorted by name: the hash must not change when an
+	 * operator reorders the lines of a map. */
+	size_t *hash_order;
+};
+
+static const struct field_schema open_field = { .name = NULL, .type = FT_ANY };
+
+struct mapping *mapping_new(const struct field_schema *fields, size_t n_fields, bool open_schema)
+{
+	struct mapping *m = XNEW(struct mapping);
+	m->schema = fields;
+	m->n_schema = n_fields;
+	m->open_schema = open_schema;
+	m->key_index = -1;
+	return m;
+}
+
+void mapping_free(struct mapping *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->fields[i].name);
+		mexpr_free(m->fields[i].expr);
+	}
+	free(m->fields);
+	free(m->hash_order);
+	free(m);
+}
+
+static const struct field_schema *mapping_schema_field(const struct mapping *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_schema; i++)
+		if (strcmp(m->schema[i].name, name) == 0)
+			return &m->schema[i];
+	return NULL;
+}
+
+static int mapping_find(const struct mapping *m, const char *name)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->fields[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int mapping_cmp_order(const void *a, const void *b, void *ud)
+{
+	const struct mapping *m = ud;
+	return strcmp(m->fields[*(const size_t *)a].name, m->fields[*(const size_t *)b].name);
+}
+
+int mapping_add_field(struct mapping *m, const char *name, struct mexpr *expr, char **err)
+{
+	const struct field_schema *fs = mapping_schema_field(m, name);
+	*err = NULL;
+	if (!fs && !m->open_schema) {
+		struct sbuf sb;
+		sbuf_init(&sb);
+		sbuf_addf(&sb, "unknown field '%s' (this driver's fields are:", name);
+		for (size_t i = 0; i < m->n_schema; i++)
+			sbuf_addf(&sb, " %s", m->schema[i].name);
+		sbuf_addch(&sb, ')');
+		*err = sbuf_detach(&sb, NULL);
+		sbuf_release(&sb);
+		mexpr_free(expr);
+		return -EINVAL;
+	}
+	if (mapping_find(m, name) >= 0) {
+		*err = xasprintf("field '%s' is mapped twice", name);
+		mexpr_free(expr);
+		return -EINVAL;
+	}
+	xgrow((void **)&m->fields, &m->cap, m->n, sizeof(*m->fields));
+	m->fields[m->n++] = (struct mapping_field){
+		.name = xstrdup(name), .expr = expr, .schema = fs ? fs : &open_field,
+	};
+	m->hash_order = xreallocarray(m->hash_order, m->n, sizeof(size_t));
+	for (size_t i = 0; i < m->n; i++)
+		m->hash_order[i] = i;
+	qsort_r(m->hash_order, m->n, sizeof(size_t), mapping_cmp_order, m);
+	return 0;
+}
+
+int mapping_set_key(struct mapping *m, const char *field, char **err)
+{
+	int i = mapping_find(m, field);
+	*err = NULL;
+	if (i < 0) {
+		*err = xasprintf("key field '%s' is not mapped", field);
+		return -EINVAL;
+	}
+	if (m->fields[i].schema->flags & FIELD_SECRET) {
+		*err = xasprintf("key field '%s' is a secret field", field);
+		return -EINVAL;
+	}
+	m->key_index = i;
+	return 0;
+}
+
+const char *mapping_key_field(const struct mapping *m)
+{
+	return m->key_index >= 0 ? m->fields[m->key_index].name : NULL;
+}
+
+void mapping_foreach_missing_required(const struct mapping *m, void (*fn)(const char *, void *), void *ud)
+{
+	for (size_t i = 0; i < m->n_schema; i++)
+		if ((m->schema[i].flags & FIELD_REQUIRED) && mapping_find(m, m->schema[i].name) < 0)
+			fn(m->schema[i].name, ud);
+}
+
+void mapping_foreach_attr(const struct mapping *m, void (*fn)(const char *, void *), void *ud)
+{
+	for (size_t i = 0; i < m->n; i++)
+		mexpr_foreach_attr(m->fields[i].expr, fn, ud);
+}
+
+size_t mapping_field_count(const struct mapping *m)
+{
+	return m->n;
+}
+
+static void reason_add(struct sbuf *reasons, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reason_add(struct sbuf *reasons, const char *field, const char *fmt, ...)
+{
+	if (reasons->len)
+		sbuf_addstr(reasons, "; ");
+	sbuf_addf(reasons, "%s: ", field);
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(reasons, fmt, ap);
+	va_end(ap);
+}
+
+static char *quoted(const struct mval *v)
+{
+	struct sbuf sb;
+	sbuf_init(&sb);
+	mval_append_quoted(v, &sb);
+	char *s = sbuf_detach(&sb, NULL);
+	sbuf_release(&sb);
+	return s;
+}
+
+/* A list with one element is taken as that element: LDAP attributes are
+ * multi-valued even where the directory holds one value. */
+static const struct mval *single(const struct mval *v, const char *field, struct sbuf *reasons)
+{
+	if (v->type != MV_ARRAY)
+		return v;
+	if (v->u.arr.n == 1)
+		return &v->u.arr.items[0];
+	if (v->u.arr.n == 0)
+		return NULL;
+	char *q = quoted(v);
+	reason_add(reasons, field, "got %zu values %s where one is expected (use first or join)", v->u.arr.n, q);
+	free(q);
+	return NULL;
+}
+
+static bool parse_bool_text(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "1", "on" };
+	static const char *const no[] = { "false", "no", "0", "off" };
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool parse_int_text(const char *s, long long *out)
+{
+	char *end;
+	while (*s == ' ')
+		s++;
+	if (!*s)
+		return false;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	while (*end == ' ')
+		end++;
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static json_object *check_string(const struct field_schema *fs, const char *field, const char *s, size_t len,
+				 const struct mval *orig, struct sbuf *reasons)
+{
+	size_t chars = utf8_length(s, len);
+	if (fs->max_chars && chars > fs->max_chars) {
+		char *q = quoted(orig);
+		reason_add(reasons, field, "value %s is %zu characters long, the maximum is %zu", q, chars,
+			   fs->max_chars);
+		free(q);
+		return NULL;
+	}
+	if (fs->min_chars && chars < fs->min_chars) {
+		/* Secret values are never echoed, not even in reasons. */
+		if (fs->flags & FIELD_SECRET) {
+			reason_add(reasons, field, "value is %zu characters long, the minimum is %zu", chars,
+				   fs->min_chars);
+		} else {
+			char *q = quoted(orig);
+			reason_add(reasons, field, "value %s is %zu characters long, the minimum is %zu", q, chars,
+				   fs->min_chars);
+			free(q);
+		}
+		return NULL;
+	}
+	if (fs->check && !fs->check(s, len)) {
+		if (fs->flags & FIELD_SECRET) {
+			reason_add(reasons, field, "value does not match the required format (%s)", fs->check_desc);
+		} else {
+			char *q = quoted(orig);
+			reason_add(reasons, field, "value %s does not match the required format (%s)", q,
+				   fs->check_desc);
+			free(q);
+		}
+		return NULL;
+	}
+	return json_object_new_string_len(s, (int)len);
+}
+
+static json_object *coerce_any(const struct mval *v)
+{
+	switch (v->type) {
+	case MV_NULL: return NULL;
+	case MV_STRING: return json_object_new_string_len(v->u.str.s, (int)v->u.str.len);
+	case MV_INT: return json_object_new_int64(v->u.i);
+	case MV_BOOL: return json_object_new_boolean(v->u.b);
+	case MV_ARRAY: {
+		json_object *a = json_object_new_array_ext((int)v->u.arr.n);
+		for (size_t i = 0; i < v->u.arr.n; i++) {
+			json_object *item = coerce_any(&v->u.arr.items[i]);
+			json_object_array_add(a, item ? item : json_object_new_null());
+		}
+		return a;
+	}
+	}
+	return NULL;
+}
+
+/* Converts v to the field's JSON type. Returns NULL when there is no value
+ * (*missing set) or when it cannot be converted (a reason is added). */
+static json_object *coerce(const struct field_schema *fs, const char *field, const struct mval *v,
+			   struct sbuf *reasons, bool *missing)
+{
+	*missing = false;
+	if (fs->type == FT_ANY) {
+		json_object *j = coerce_any(v);
+		*missing = j == NULL;
+		return j;
+	}
+	if (fs->type == FT_STRING_LIST) {
+		if (v->type == MV_NULL || (v->type == MV_ARRAY && v->u.arr.n == 0)) {
+			*missing = true;
+			return NULL;
+		}
+		json_object *a = json_object_new_array();
+		size_t n = v->type == MV_ARRAY ? v->u.arr.n : 1;
+		for (size_t i = 0; i < n; i++) {
+			const struct mval *item = v->type == MV_ARRAY ? &v->u.arr.items[i] : v;
+			struct sbuf text;
+			sbuf_init(&text);
+			mval_append_text(item, &text, ",");
+			json_object *s = check_string(fs, field, text.buf, text.len, item, reasons);
+			sbuf_release(&text);
+			if (!s) {
+				json_object_put(a);
+				return NULL;
+			}
+			json_object_array_add(a, s);
+		}
+		return a;
+	}
+
+	const struct mval *one = single(v, field, reasons);
+	if (!one) {
+		*missing = v->type == MV_ARRAY && v->u.arr.n == 0;
+		return NULL;
+	}
+	if (one->type == MV_NULL || (one->type == MV_STRING && one->u.str.len == 0)) {
+		*missing = true;
+		return NULL;
+	}
+	switch (fs->type) {
+	case FT_STRING: {
+		if (one->type == MV_STRING)
+			return check_string(fs, field, one->u.str.s, one->u.str.len, one, reasons);
+		struct sbuf text;
+		sbuf_init(&text);
+		mval_append_text(one, &text, ",");
+		json_object *s = check_string(fs, field, text.buf, text.len, one, reasons);
+		sbuf_release(&text);
+		return s;
+	}
+	case FT_INT: {
+		long long i;
+		if (one->type == MV_INT)
+			return json_object_new_int64(one->u.i);
+		if (one->type == MV_STRING && parse_int_text(one->u.str.s, &i))
+			return json_object_new_int64(i);
+		break;
+	}
+	case FT_BOOL: {
+		bool b;
+		if (one->type == MV_BOOL)
+			return json_object_new_boolean(one->u.b);
+		if (one->type == MV_INT && (one->u.i == 0 || one->u.i == 1))
+			return json_object_new_boolean(one->u.i == 1);
+		if (one->type == MV_STRING && parse_bool_text(one->u.str.s, &b))
+			return json_object_new_boolean(b);
+		break;
+	}
+	default:
+		break;
+	}
+	char *q = quoted(one);
+	reason_add(reasons, field, "value %s is not %s", q, fs->type == FT_INT ? "an integer" : "a boolean");
+	free(q);
+	return NULL;
+}
+
+static void mapping_hash(const struct mapping *m, json_object *payload, char out[HASH_SHA256_HEX_LEN + 1])
+{
+	struct sbuf sb;
+	sbuf_init(&sb);
+	for (size_t k = 0; k < m->n; k++) {
+		const struct mapping_field *f = &m->fields[m->hash_order[k]];
+		if (f->schema->flags & FIELD_SECRET)
+			continue;
+		json_object *v;
+		if (!json_object_object_get_ex(payload, f->name, &v))
+			continue;
+		sbuf_addstr(&sb, f->name);
+		sbuf_addch(&sb, '=');
+		sbuf_addstr(&sb, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		sbuf_addch(&sb, '\n');
+	}
+	hash_sha256_hex(sb.buf, sb.len, out);
+	sbuf_release(&sb);
+}
+
+int mapping_apply(const struct mapping *m, const struct entry *e, struct mapped *out)
+{
+	struct sbuf reasons;
+	json_object *payload = json_object_new_object();
+	sbuf_init(&reasons);
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct mapping_field *f = &m->fields[i];
+		struct mval v = MVAL_NULL;
+		char *err = NULL;
+		if (mexpr_eval(f->expr, e, &v, &err) < 0) {
+			reason_add(&reasons, f->name, "%s", err);
+			free(err);
+			continue;
+		}
+		bool missing;
+		json_object *j = coerce(f->schema, f->name, &v, &reasons, &missing);
+		mval_clear(&v);
+		if (j) {
+			json_object_object_add(payload, f->name, j);
+			continue;
+		}
+		if (missing && (f->schema->flags & FIELD_REQUIRED))
+			reason_add(&reasons, f->name, "required, but the mapping gives no value");
+		else if (missing && (int)i == m->key_index)
+			reason_add(&reasons, f->name, "is the member key, but the mapping gives no value");
+	}
+	if (reasons.len) {
+		json_object_put(payload);
+		out->reasons = sbuf_detach(&reasons, NULL);
+		sbuf_release(&reasons);
+		return -EINVAL;
+	}
+	sbuf_release(&reasons);
+	if (m->key_index >= 0) {
+		json_object *k;
+		if (json_object_object_get_ex(payload, m->fields[m->key_index].name, &k))
+			out->key = xstrdup(json_object_get_type(k) == json_type_string
+						   ? json_object_get_string(k)
+						   : json_object_to_json_string_ext(k, JSON_C_TO_STRING_PLAIN));
+	}
+	mapping_hash(m, payload, out->hash);
+	out->payload = payload;
+	return 0;
+}
+
+void mapped_clear(struct mapped *out)
+{
+	json_object_put(out->payload);
+	free(out->key);
+	free(out->reasons);
+	memset(out, 0, sizeof(*out));
+}
+
+char *mapping_payload_redacted(const struct mapping *m, json_object *payload)
+{
+	json_object *copy = NULL;
+	if (json_object_deep_copy(payload, &copy, NULL) < 0)
+		abort();
+	for (size_t i = 0; i < m->n; i++)
+		if ((m->fields[i].schema->flags & FIELD_SECRET) &&
+		    json_object_object_get_ex(copy, m->fields[i].name, NULL))
+			json_object_object_add(copy, m->fields[i].name, json_object_new_string("********"));
+	char *s = xstrdup(json_object_to_json_string_ext(copy, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(copy);
+	return s;
+}

@@ -1,0 +1,55 @@
+/* A target's mapping: one compiled expression per API field, checked and
+ * coerced against the driver's schema, turned into the member payload the
+ * driver sends and the hash the state cache compares. */
+#ifndef MS_MAPPING_MAPPING_H
+#define MS_MAPPING_MAPPING_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ldap/entry.h"
+#include "mapping/expr.h"
+#include "mapping/schema.h"
+#include "util/hash.h"
+
+struct mapping;
+
+/* `fields` (static, from the driver) may be NULL with open_schema, which
+ * accepts any field name with type FT_ANY. */
+struct mapping *mapping_new(const struct field_schema *fields, size_t n_fields, bool open_schema);
+void mapping_free(struct mapping *m);
+
+/* Adds field `name` computed by `expr` (ownership taken, even on error).
+ * Returns 0, or -EINVAL with *err (caller frees): unknown field for a fixed
+ * schema (with the list of known ones), or a field mapped twice. */
+int mapping_add_field(struct mapping *m, const char *name, struct mexpr *expr, char **err);
+/* Names the field whose value identifies the member at the target.
+ * Returns 0 or -EINVAL with *err when the field is not mapped. */
+int mapping_set_key(struct mapping *m, const char *field, char **err);
+const char *mapping_key_field(const struct mapping *m);
+/* Calls fn for each required schema field that has no expression. */
+void mapping_foreach_missing_required(const struct mapping *m, void (*fn)(const char *field, void *ud),
+				      void *ud);
+/* Calls fn for each attribute any field reads (may repeat names). */
+void mapping_foreach_attr(const struct mapping *m, void (*fn)(const char *attr, void *ud), void *ud);
+size_t mapping_field_count(const struct mapping *m);
+
+struct mapped {
+	json_object *payload;	/* fields in config order; NULL when invalid */
+	char *key;		/* the key field's value as text */
+	char hash[HASH_SHA256_HEX_LEN + 1];	/* over non-secret fields */
+	char *reasons;		/* "field: why; field: why" when invalid */
+};
+
+/* Evaluates every field for entry e. Returns 0 with payload, key and hash
+ * set, or -EINVAL with reasons set (every failing field, not just the
+ * first). `out` must be zeroed or cleared; release with mapped_clear. */
+int mapping_apply(const struct mapping *m, const struct entry *e, struct mapped *out);
+void mapped_clear(struct mapped *out);
+
+/* The payload as JSON text with secret fields replaced by "********", for
+ * --dry-run and logs. Caller frees. */
+char *mapping_payload_redacted(const struct mapping *m, json_object *payload);
+
+#endif

@@ -1,0 +1,421 @@
+/* SQLite backend of the state cache. */
+#include "config.h"
+
+#include "state/state.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A writer holding the lock longer than this is a real problem worth an
+ * error, not a reason to hang the daemon. */
+#define STATE_BUSY_TIMEOUT_MS 10000
+
+enum stmt_id {
+	STMT_GET,
+	STMT_PENDING,
+	STMT_OUTCOME,
+	STMT_INVALID,
+	STMT_CLEAR_ERROR,
+	STMT_RUN,
+	STMT_COUNT,
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT__MAX,
+};
+
+static const char *const stmt_sql[STMT__MAX] = {
+	[STMT_GET] =
+		"SELECT dn, member_key, payload_hash, remote_id, status, attempts, next_attempt_at,"
+		" last_error, first_seen, last_synced, updated_at FROM members WHERE target = ?1 AND source_id = ?2",
+	[STMT_PENDING] =
+		"INSERT INTO members (target, source_id, dn, member_key, payload_hash, status, attempts,"
+		" first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 1, ?6, ?6)"
+		" ON CONFLICT (target, source_id) DO UPDATE SET dn = ?3, member_key = ?4, payload_hash = ?5,"
+		" status = 'pending', attempts = attempts + 1, updated_at = ?6",
+	[STMT_OUTCOME] =
+		"UPDATE members SET status = ?3, payload_hash = ?4, remote_id = coalesce(?5, remote_id),"
+		" last_error = ?6, next_attempt_at = ?7,"
+		" attempts = CASE WHEN ?3 = 'synced' THEN 0 ELSE attempts END,"
+		" last_synced = CASE WHEN ?3 = 'synced' THEN ?8 ELSE last_synced END, updated_at = ?8"
+		" WHERE target = ?1 AND source_id = ?2",
+	[STMT_INVALID] =
+		"INSERT INTO members (target, source_id, dn, status, attempts, last_error, first_seen, updated_at)"
+		" VALUES (?1, ?2, ?3, 'invalid', 0, ?4, ?5, ?5)"
+		" ON CONFLICT (target, source_id) DO UPDATE SET dn = ?3, last_error = ?4, updated_at = ?5,"
+		" status = CASE WHEN status = 'synced' THEN 'synced' ELSE 'invalid' END,"
+		" payload_hash = CASE WHEN status = 'synced' THEN payload_hash ELSE NULL END",
+	[STMT_CLEAR_ERROR] =
+		"UPDATE members SET last_error = NULL, updated_at = ?3 WHERE target = ?1 AND source_id = ?2",
+	[STMT_RUN] =
+		"INSERT INTO runs (started_at, finished_at, result, entries, adds, skipped, failed)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_COUNT] = "SELECT count(*) FROM members WHERE target = ?1 AND status = ?2",
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+};
+
+/* Each step is one transaction; user_version records how far we are. */
+static const char *const migrations[] = {
+	/* 1: initial schema */
+	"CREATE TABLE members ("
+	"  target TEXT NOT NULL,"
+	"  source_id TEXT NOT NULL,"
+	"  dn TEXT NOT NULL,"
+	"  member_key TEXT,"
+	"  payload_hash TEXT,"
+	"  remote_id TEXT,"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'synced', 'failed', 'invalid')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER,"
+	"  last_error TEXT,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_synced INTEGER,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (target, source_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX members_status ON members (target, status);"
+	"CREATE TABLE cursors ("
+	"  source TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (source, kind)"
+	");"
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  started_at INTEGER NOT NULL,"
+	"  finished_at INTEGER NOT NULL,"
+	"  result TEXT NOT NULL,"
+	"  entries INTEGER NOT NULL,"
+	"  adds INTEGER NOT NULL,"
+	"  skipped INTEGER NOT NULL,"
+	"  failed INTEGER NOT NULL"
+	");",
+};
+
+struct state {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STMT__MAX];
+	bool readonly;
+};
+
+static const char *const status_names[] = {
+	[MEMBER_PENDING] = "pending", [MEMBER_SYNCED] = "synced",
+	[MEMBER_FAILED] = "failed", [MEMBER_INVALID] = "invalid",
+};
+
+const char *member_status_name(enum member_status s)
+{
+	return status_names[s];
+}
+
+static enum member_status status_from_name(const char *s)
+{
+	for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (s && strcmp(s, status_names[i]) == 0)
+			return (enum member_status)i;
+	/* The CHECK constraint makes this unreachable unless someone edits
+	 * the database by hand; retrying is the safe reading. */
+	return MEMBER_FAILED;
+}
+
+const char *state_errmsg(struct state *st)
+{
+	return sqlite3_errmsg(st->db);
+}
+
+static int state_exec(struct state *st, const char *sql, char **err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		*err = xstrdup(msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int state_user_version(struct state *st, int *version)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	int r = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
+	*version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return r;
+}
+
+static int state_migrate(struct state *st, char **err)
+{
+	int version;
+	int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	if (state_user_version(st, &version) < 0) {
+		*err = xasprintf("cannot read schema version: %s", sqlite3_errmsg(st->db));
+		return -EIO;
+	}
+	if (version > target) {
+		*err = xasprintf("state database has schema version %d, newer than this membersyncd (%d); "
+				 "refusing to touch it", version, target);
+		return -EPROTO;
+	}
+	for (int v = version; v < target; v++) {
+		char *sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", migrations[v], v + 1);
+		int r = state_exec(st, sql, err);
+		free(sql);
+		if (r < 0) {
+			char *e = *err;
+			*err = xasprintf("migrating state database to version %d: %s", v + 1, e);
+			free(e);
+			state_exec(st, "ROLLBACK", &(char *){ NULL });
+			return r;
+		}
+	}
+	return 0;
+}
+
+int state_open(const char *path, bool readonly, struct state **out, char **err)
+{
+	struct state *st = XNEW(struct state);
+	int r = 0;
+	*out = NULL;
+	*err = NULL;
+	st->readonly = readonly;
+
+	int flags = SQLITE_OPEN_FULLMUTEX;
+	const char *open_path = path;
+	if (readonly && access(path, F_OK) != 0) {
+		/* --dry-run before the first real run: an empty in-memory cache
+		 * gives the same plan without creating anything on disk. */
+		open_path = ":memory:";
+		flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	} else {
+		flags |= readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	}
+	if (sqlite3_open_v2(open_path, &st->db, flags, NULL) != SQLITE_OK) {
+		*err = xasprintf("cannot open state database %s: %s", path,
+				 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, STATE_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(st->db, 1);
+	if (!readonly || open_path != path) {
+		if ((r = state_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+				    " PRAGMA foreign_keys = ON;", err)) < 0) {
+			char *e = *err;
+			*err = xasprintf("cannot set up state database %s: %s", path, e);
+			free(e);
+			goto out;
+		}
+		if ((r = state_migrate(st, err)) < 0)
+			goto out;
+	} else {
+		int version;
+		if (state_user_version(st, &version) < 0 || version != STATE_SCHEMA_VERSION) {
+			*err = xasprintf("state database %s has schema version %d, expected %d (run membersyncd once "
+					 "without --dry-run to migrate it)", path, version, STATE_SCHEMA_VERSION);
+			r = -EPROTO;
+			goto out;
+		}
+	}
+	for (int i = 0; i < STMT__MAX; i++) {
+		if (readonly && open_path == path && i != STMT_GET && i != STMT_COUNT)
+			continue;
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
+		    SQLITE_OK) {
+			*err = xasprintf("cannot prepare state query: %s", sqlite3_errmsg(st->db));
+			r = -EIO;
+			goto out;
+		}
+	}
+	*out = st;
+	st = NULL;
+out:
+	state_close(st);
+	return r;
+}
+
+void state_close(struct state *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < STMT__MAX; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+static sqlite3_stmt *state_stmt(struct state *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	/* Writing statements are not prepared in read-only mode; reaching one
+	 * there is a bug that must not silently write. */
+	if (!s)
+		abort();
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static int state_step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static char *column_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+int state_get_member(struct state *st, const char *target, const char *source_id, struct state_member *m)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_GET);
+	bind_text(s, 1, target);
+	bind_text(s, 2, source_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return -ENOENT;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return -EIO;
+	}
+	memset(m, 0, sizeof(*m));
+	m->target = xstrdup(target);
+	m->source_id = xstrdup(source_id);
+	m->dn = column_dup(s, 0);
+	m->member_key = column_dup(s, 1);
+	m->payload_hash = column_dup(s, 2);
+	m->remote_id = column_dup(s, 3);
+	m->status = status_from_name((const char *)sqlite3_column_text(s, 4));
+	m->attempts = sqlite3_column_int(s, 5);
+	m->next_attempt_at = sqlite3_column_int64(s, 6);
+	m->last_error = column_dup(s, 7);
+	m->first_seen = sqlite3_column_int64(s, 8);
+	m->last_synced = sqlite3_column_int64(s, 9);
+	m->updated_at = sqlite3_column_int64(s, 10);
+	sqlite3_reset(s);
+	return 0;
+}
+
+void state_member_clear(struct state_member *m)
+{
+	free(m->target);
+	free(m->source_id);
+	free(m->dn);
+	free(m->member_key);
+	free(m->payload_hash);
+	free(m->remote_id);
+	free(m->last_error);
+	memset(m, 0, sizeof(*m));
+}
+
+int state_begin(struct state *st)
+{
+	return state_step_done(state_stmt(st, STMT_BEGIN));
+}
+
+int state_commit(struct state *st)
+{
+	return state_step_done(state_stmt(st, STMT_COMMIT));
+}
+
+int state_rollback(struct state *st)
+{
+	return state_step_done(state_stmt(st, STMT_ROLLBACK));
+}
+
+int state_mark_pending(struct state *st, const char *target, const char *source_id, const char *dn,
+		       const char *member_key, const char *payload_hash, int64_t now)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_PENDING);
+	bind_text(s, 1, target);
+	bind_text(s, 2, source_id);
+	bind_text(s, 3, dn);
+	bind_text(s, 4, member_key);
+	bind_text(s, 5, payload_hash);
+	sqlite3_bind_int64(s, 6, now);
+	return state_step_done(s);
+}
+
+int state_record_outcome(struct state *st, const char *target, const char *source_id,
+			 const struct state_outcome *o, int64_t now)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_OUTCOME);
+	bind_text(s, 1, target);
+	bind_text(s, 2, source_id);
+	bind_text(s, 3, member_status_name(o->status));
+	bind_text(s, 4, o->payload_hash);
+	bind_text(s, 5, o->remote_id);
+	bind_text(s, 6, o->error);
+	if (o->status == MEMBER_FAILED)
+		sqlite3_bind_int64(s, 7, o->next_attempt_at);
+	else
+		sqlite3_bind_null(s, 7);
+	sqlite3_bind_int64(s, 8, now);
+	return state_step_done(s);
+}
+
+int state_record_invalid(struct state *st, const char *target, const char *source_id, const char *dn,
+			 const char *reason, int64_t now)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_INVALID);
+	bind_text(s, 1, target);
+	bind_text(s, 2, source_id);
+	bind_text(s, 3, dn);
+	bind_text(s, 4, reason);
+	sqlite3_bind_int64(s, 5, now);
+	return state_step_done(s);
+}
+
+int state_clear_error(struct state *st, const char *target, const char *source_id, int64_t now)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_CLEAR_ERROR);
+	bind_text(s, 1, target);
+	bind_text(s, 2, source_id);
+	sqlite3_bind_int64(s, 3, now);
+	return state_step_done(s);
+}
+
+int state_record_run(struct state *st, const struct state_run *run)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_RUN);
+	sqlite3_bind_int64(s, 1, run->started_at);
+	sqlite3_bind_int64(s, 2, run->finished_at);
+	bind_text(s, 3, run->result);
+	sqlite3_bind_int64(s, 4, run->entries);
+	sqlite3_bind_int64(s, 5, run->adds);
+	sqlite3_bind_int64(s, 6, run->skipped);
+	sqlite3_bind_int64(s, 7, run->failed);
+	return state_step_done(s);
+}
+
+int state_count(struct state *st, const char *target, enum member_status status, long *out)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_COUNT);
+	bind_text(s, 1, target);
+	bind_text(s, 2, member_status_name(status));
+	int rc = sqlite3_step(s);
+	*out = rc == SQLITE_ROW ? (long)sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}

@@ -1,0 +1,53 @@
+/* One sync cycle: read the directory, map every entry for every enabled
+ * target, plan against the state cache, push, record the run. The read is
+ * synchronous (with timeouts and per-page progress); pushes run on the
+ * event loop, and the cycle reports completion from the loop. */
+#ifndef MS_SYNC_CYCLE_H
+#define MS_SYNC_CYCLE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <systemd/sd-event.h>
+
+#include "config/conf.h"
+#include "http/http.h"
+#include "ldap/source.h"
+#include "log.h"
+#include "state/state.h"
+
+struct cycle_report {
+	unsigned number;
+	bool source_ok;		/* the directory read completed */
+	size_t entries;
+	size_t skipped_entries;	/* unusable entries (no id, ...) */
+	size_t added, duplicate, rejected, failed, invalid_new, unchanged, stale, waiting;
+	bool stopped;		/* cut short by a stop request */
+	double seconds;
+};
+
+struct cycle_params {
+	const struct conf *conf;
+	struct source *source;
+	struct state *state;
+	struct http_engine *http;
+	struct logger *log;
+	sd_event *event;
+	unsigned number;
+	bool dry_run;		/* print the plan to plan_out, change nothing */
+	FILE *plan_out;
+	/* Progress text for STATUS=; also called during long reads. */
+	void (*status)(void *ud, const char *text);
+	/* Called once, from the event loop, when the cycle is over. */
+	void (*done)(void *ud, const struct cycle_report *report);
+	void *ud;
+};
+
+struct cycle;
+
+/* Runs the read and plan now and starts the pushes. */
+struct cycle *cycle_start(const struct cycle_params *params);
+/* Finish in-flight requests, send no more, then report. */
+void cycle_stop(struct cycle *c);
+void cycle_free(struct cycle *c);
+
+#endif

@@ -1,0 +1,32 @@
+/* Secrets (bind passwords, API keys) read from files or systemd credentials.
+ * A secret never goes to argv, logs or the state cache; its memory is wiped
+ * when freed. */
+#ifndef MS_UTIL_SECRET_H
+#define MS_UTIL_SECRET_H
+
+#include <stddef.h>
+
+struct secret {
+	char *value;	/* NUL-terminated, no trailing newline */
+	size_t len;
+	char *path;	/* where it was read from, for messages */
+};
+
+/* Largest secret file accepted; anything bigger is not a password or key. */
+#define SECRET_MAX_SIZE 65536
+
+/* Reads the secret named by `path`:
+ *  - an absolute path is read as is;
+ *  - a relative path is looked up in $CREDENTIALS_DIRECTORY first (systemd
+ *    LoadCredential=), then relative to `base_dir` (the config file's folder).
+ * One trailing newline is stripped. Empty secrets, secrets with NUL, CR or LF
+ * inside, and files over SECRET_MAX_SIZE are refused.
+ * Returns 0 and *out (caller frees with secret_free), or -errno and *err
+ * (caller frees) saying why. *world_readable is set when the file's mode lets
+ * anyone read it (callers warn). */
+int secret_read(const char *path, const char *base_dir, struct secret **out, char **err,
+		int *world_readable);
+struct secret *secret_dup(const struct secret *s);
+void secret_free(struct secret *s);
+
+#endif

@@ -1,0 +1,16 @@
+/* Small string helpers shared across modules. */
+#ifndef MS_UTIL_STRUTIL_H
+#define MS_UTIL_STRUTIL_H
+
+#include <stddef.h>
+
+/* Levenshtein distance, for "did you mean" hints; strings longer than 64
+ * bytes are reported as far apart. */
+size_t str_edit_distance(const char *a, const char *b);
+
+/* Keeps the candidate closest to `name` (distance <= 2) across calls:
+ * start with *best = NULL and *best_distance = 3. */
+void str_suggest_consider(const char *name, const char *candidate, const char **best,
+			  size_t *best_distance);
+
+#endif
