@@ -227,6 +227,10 @@ struct conf_missing_ctx {
 static void conf_report_missing(const char *field, void *ud)
 {
 	struct conf_missing_ctx *m = ud;
+	/* A field whose expression failed is already reported; calling it
+	 * "not mapped" as well would only confuse. */
+	if (config_setting_get_member(m->map, field))
+		return;
 	cfg_error(m->cc, m->map, "%s: map: field '%s' is required by the %s driver but not mapped", m->where, field,
 		  m->driver);
 }
@@ -362,6 +366,25 @@ static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const conf
 	return t;
 }
 
+/* Names key the state cache and the logs, so they must be unique; checked
+ * over the raw list so a duplicate is reported even when either target
+ * has other errors. */
+static void conf_check_unique_names(const struct cfg_ctx *cc, const config_setting_t *targets)
+{
+	int n = config_setting_length(targets);
+	for (int i = 0; i < n; i++) {
+		const char *name = cfg_string(config_setting_get_elem(targets, (unsigned)i), "name", NULL);
+		for (int j = 0; name && j < i; j++) {
+			const char *other = cfg_string(config_setting_get_elem(targets, (unsigned)j), "name", NULL);
+			if (other && strcmp(name, other) == 0) {
+				cfg_error(cc, config_setting_get_member(config_setting_get_elem(targets, (unsigned)i), "name"),
+					  "target name '%s' is used twice", name);
+				break;
+			}
+		}
+	}
+}
+
 void conf_free(struct conf *c)
 {
 	if (!c)
@@ -435,6 +458,7 @@ int conf_load(const char *path, struct conf **out, struct diag *d)
 		int n = config_setting_length(targets);
 		if (n == 0)
 			cfg_error(&cc, targets, "targets: the list is empty; configure at least one target");
+		conf_check_unique_names(&cc, targets);
 		for (int i = 0; i < n; i++) {
 			const config_setting_t *g = config_setting_get_elem(targets, (unsigned)i);
 			if (config_setting_type(g) != CONFIG_TYPE_GROUP)
@@ -442,12 +466,6 @@ int conf_load(const char *path, struct conf **out, struct diag *d)
 			struct conf_target *t = conf_load_target(&cc, g, i, c->dir);
 			if (!t)
 				continue;
-			if (conf_find_target(c, t->name)) {
-				cfg_error(&cc, config_setting_get_member(g, "name"), "target name '%s' is used twice",
-					  t->name);
-				conf_free_target(t);
-				continue;
-			}
 			c->targets = xreallocarray(c->targets, c->n_targets + 1, sizeof(*c->targets));
 			c->targets[c->n_targets++] = t;
 			if (t->enabled)

@@ -167,6 +167,9 @@ int sim_json_parse(const char *buf, size_t len, json_object **out);
 /* Looks up a string member; NULL if obj is not an object or the member is
  * missing or not a string. */
 const char *sim_json_string(json_object *obj, const char *name, size_t *len);
+/* The {id} of PREFIX/{id}, or NULL when the path is PREFIX itself or
+ * something deeper. */
+const char *sim_item_id(const char *path, const char *prefix);
 
 /* ---- the pluggable APIs ---- */
 struct sim_api {

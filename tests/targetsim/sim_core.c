@@ -312,6 +312,15 @@ out:
 	return ret;
 }
 
+const char *sim_item_id(const char *path, const char *prefix)
+{
+	const char *id = path + strlen(prefix);
+
+	if (*id != '/' || !id[1] || strchr(id + 1, '/'))
+		return NULL;
+	return id + 1;
+}
+
 const char *sim_json_string(json_object *obj, const char *name, size_t *len)
 {
 	json_object *v;

@@ -644,22 +644,11 @@ static int list_users(struct rb_state *st, const struct sim_request *req,
 /* ------------------------------------------------------------------ */
 /* the sim_api hooks */
 
-/* The {id} part of PREFIX/{id}, or NULL if the path is PREFIX itself or
- * something deeper. */
-static const char *item_id(const char *path)
-{
-	const char *id = path + strlen(PREFIX);
-
-	if (*id != '/' || !id[1] || strchr(id + 1, '/'))
-		return NULL;
-	return id + 1;
-}
-
 static const char *rb_route(const struct sim_request *req)
 {
 	if (strcmp(req->path, PREFIX) == 0)
 		return ROUTE_LIST;
-	return item_id(req->path) ? ROUTE_ITEM : NULL;
+	return sim_item_id(req->path, PREFIX) ? ROUTE_ITEM : NULL;
 }
 
 static const char *rb_log_key(const struct sim *sim, const struct sim_request *req,
@@ -682,7 +671,7 @@ static int rb_handle(struct sim *sim, void *state, const struct sim_request *req
 		return reply_code_msg(reply, MHD_HTTP_UNAUTHORIZED, "invalid access key",
 				      "认证失败");
 
-	id = item_id(req->path);
+	id = sim_item_id(req->path, PREFIX);
 	if (!id) {
 		if (strcmp(m, "GET") == 0)
 			return list_users(st, req, reply);

@@ -141,20 +141,11 @@ static int list_members(const struct sim *sim, struct rest_state *st,
 	return sim_reply_json(reply, MHD_HTTP_OK, obj);
 }
 
-static const char *item_id(const char *path)
-{
-	const char *id = path + strlen(PREFIX);
-
-	if (*id != '/' || !id[1] || strchr(id + 1, '/'))
-		return NULL;
-	return id + 1;
-}
-
 static const char *rest_route(const struct sim_request *req)
 {
 	if (strcmp(req->path, PREFIX) == 0)
 		return ROUTE_LIST;
-	return item_id(req->path) ? ROUTE_ITEM : NULL;
+	return sim_item_id(req->path, PREFIX) ? ROUTE_ITEM : NULL;
 }
 
 static const char *rest_log_key(const struct sim *sim, const struct sim_request *req,
@@ -175,7 +166,7 @@ static int rest_handle(struct sim *sim, void *state, const struct sim_request *r
 	if (!authorized(sim, req))
 		return sim_reply_error(reply, MHD_HTTP_UNAUTHORIZED, "unauthorized");
 
-	id = item_id(req->path);
+	id = sim_item_id(req->path, PREFIX);
 	if (!id) {
 		if (strcmp(req->method, "GET") == 0)
 			return list_members(sim, st, req, reply);

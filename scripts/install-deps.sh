@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages membersync needs to build, test and run
+# the demo. Does nothing when they are all present; needs root otherwise.
+set -euo pipefail
+
+packages=(
+    # build
+    build-essential autoconf automake libtool pkg-config
+    libldap-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev
+    libsystemd-dev libsqlite3-dev libcunit1-dev libmicrohttpd-dev
+    # tests and demo: a real directory server, the tools that drive it,
+    # and what the test scripts use to inspect results
+    slapd ldap-utils curl jq sqlite3 socat valgrind
+    ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing+=("$p")
+    fi
+done
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+if ((EUID != 0)); then
+    echo "install-deps: these Debian packages are missing: ${missing[*]}" >&2
+    echo "install-deps: run as root, or install them with apt-get" >&2
+    exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# The tests start their own throwaway slapd; the package must not set up
+# (and start) a system directory of its own.
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

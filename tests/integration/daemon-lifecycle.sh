@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# membersyncd as a service: sd_notify READY/STATUS/WATCHDOG/RELOADING/
+# STOPPING, the poll loop picking up new users, SIGHUP with a broken config
+# (kept out) and a good one (applied), and SIGTERM in the middle of a push:
+# requests in flight are answered and recorded, nothing is left pending and
+# nothing is sent twice afterwards.
+set -euo pipefail
+srcroot="${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$srcroot/tests/integration/lib.sh"
+. "$srcroot/tests/integration/daemon.sh"
+
+ms_require_cmd socat sqlite3
+ms_setup
+ms_slapd_start
+ms_sim_start
+ms_conf_write "$T/membersync.conf" "$(ms_rainbond_target)" "poll_interval = 1;"
+cp "$T/membersync.conf" "$T/good.conf"
+
+add_user() {
+    ms_ldapadd <<EOT
+dn: uid=$1,$LDAP_PEOPLE
+objectClass: inetOrgPerson
+uid: $1
+cn: $1
+sn: Lifecycle
+mail: $1@example.org
+EOT
+}
+user_count() {
+    ms_sim_jq --arg p "$1" '[.apis.rainbond.users[] | select(.nick_name | startswith($p))] | length'
+}
+notified() {
+    grep -q -- "$1" "$T/notify.out"
+}
+# For ms_wait_until, which re-runs a command: $(...) in its arguments
+# would be evaluated only once.
+users_with_prefix_are() {
+    test "$(user_count "$1")" = "$2"
+}
+all_users_are() {
+    test "$(ms_sim_jq '.apis.rainbond.users | length')" = "$1"
+}
+late_requests_seen() {
+    test "$(ms_sim_jq '[.log[] | select(.key | tostring | startswith("late"))] | length')" -ge 1
+}
+daemon_gone() {
+    ! kill -0 "$daemon" 2>/dev/null
+}
+
+socat -u "UNIX-RECV:$T/notify.sock" "OPEN:$T/notify.out,creat,append" &
+ms_register_pid $!
+ms_wait_until 5 test -S "$T/notify.sock" || ms_error "notify socket not created"
+
+NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=2000000 \
+    "$MEMBERSYNCD" --foreground --config "$T/membersync.conf" >"$T/daemon.log" 2>&1 &
+daemon=$!
+ms_register_pid "$daemon"
+
+ms_wait_until 15 notified READY=1 || ms_fail "no READY=1"
+ms_wait_until 10 all_users_are 203 || ms_fail "first cycle incomplete"
+ms_wait_until 5 notified WATCHDOG=1 || ms_fail "no WATCHDOG=1 although WATCHDOG_USEC is set"
+ms_wait_until 5 notified "STATUS=idle: cycle" || ms_fail "no idle STATUS"
+notified "STATUS=cycle 1: pushing" || ms_fail "no progress STATUS"
+
+ms_log "the poll loop picks up a new user"
+add_user polled1
+ms_wait_until 10 users_with_prefix_are polled1 1 || ms_fail "new user not synced by the poll loop"
+
+ms_log "SIGHUP with a broken config keeps the running one"
+printf 'bogus_key = 1;\n' >>"$T/membersync.conf"
+kill -HUP "$daemon"
+ms_wait_until 10 grep -q "configuration reload failed (1 errors); still running the previous configuration" \
+    "$T/daemon.log" || ms_fail "broken reload not reported"
+grep -q "membersync.conf:[0-9]*: top level: unknown key 'bogus_key'" "$T/daemon.log" ||
+    ms_fail "reload error without file:line"
+notified RELOADING=1 || ms_fail "no RELOADING=1"
+kill -0 "$daemon" || ms_fail "daemon died on a bad reload"
+add_user polled2
+ms_wait_until 10 users_with_prefix_are polled2 1 || ms_fail "syncing stopped after a bad reload"
+
+ms_log "SIGHUP with a good config applies it"
+sed 's/log_level = "info";/log_level = "debug";/' "$T/good.conf" >"$T/membersync.conf"
+kill -HUP "$daemon"
+ms_wait_until 10 grep -q "configuration reloaded from $T/membersync.conf (1 targets)" "$T/daemon.log" ||
+    ms_fail "good reload not reported"
+
+ms_log "SIGTERM during a push: in-flight requests finish and are recorded"
+curl -sS --noproxy '*' --max-time 5 -o /dev/null -X POST -d '{"ms":300}' "$SIM_URL/_sim/latency"
+for i in $(seq 1 24); do add_user "late$i"; done
+ms_wait_until 15 late_requests_seen || ms_fail "the push never started"
+kill -TERM "$daemon"
+rc=0
+ms_wait_until 15 daemon_gone || ms_fail "daemon did not stop within 15 s"
+wait "$daemon" || rc=$?
+ms_assert_eq 0 "$rc" "exit status after SIGTERM"
+notified STOPPING=1 || ms_fail "no STOPPING=1"
+grep -q "stopping after the requests in flight are answered and recorded" "$T/daemon.log" ||
+    ms_fail "stop not logged"
+delivered=$(user_count late)
+if ((delivered >= 24)); then
+    ms_fail "the stop came too late to test anything ($delivered delivered)"
+fi
+ms_assert_eq 0 "$(ms_state_sql "SELECT count(*) FROM members WHERE status = 'pending'")" "pending rows after stop"
+ms_assert_eq "$delivered" \
+    "$(ms_state_sql "SELECT count(*) FROM members WHERE status = 'synced' AND member_key LIKE 'late%'")" \
+    "every delivered member recorded as synced"
+
+ms_log "the rest follows on the next run, none twice"
+curl -sS --noproxy '*' --max-time 5 -o /dev/null -X POST -d '{"ms":0}' "$SIM_URL/_sim/latency"
+ms_once after
+ms_assert_eq 0 "$MS_RC" "run after the stop"
+ms_assert_eq 24 "$(user_count late)" "late users delivered"
+ms_assert_eq 24 "$(ms_sim_jq '[.log[] | select((.key | tostring | startswith("late")) and .status == 201)] | length')" \
+    "one 201 per late user"
+ms_log "ok ($delivered of 24 delivered before the stop)"
