@@ -13,7 +13,7 @@ cd "$builddir"
 if ! make -j"$(nproc)" --no-print-directory check; then
     # automake keeps each test's output in its .log; show the failures.
     for log in $(find tests -name '*.log' ! -name test-suite.log); do
-        if grep -qE '^(FAIL|ERROR)' "${log%.log}.trs" 2>/dev/null; then
+        if grep -qE '^:test-result: (FAIL|ERROR)' "${log%.log}.trs" 2>/dev/null; then
             echo "======== $log" >&2
             tail -n 80 "$log" >&2
         fi

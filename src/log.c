@@ -25,8 +25,12 @@ static const char *const priority_names[] = {
 struct logger *logger_new(enum log_sink sink, int max_priority)
 {
 	struct logger *lg = XNEW(struct logger);
+	/* Someone at a terminal wants to see what happens; a service (stderr
+	 * not a terminal) belongs in the journal when there is one. */
 	if (sink == LOG_SINK_AUTO)
-		sink = access("/run/systemd/journal/socket", W_OK) == 0 ? LOG_SINK_JOURNAL : LOG_SINK_STDERR;
+		sink = !isatty(STDERR_FILENO) && access("/run/systemd/journal/socket", W_OK) == 0
+			       ? LOG_SINK_JOURNAL
+			       : LOG_SINK_STDERR;
 	lg->sink = sink;
 	lg->max_priority = max_priority;
 	return lg;
@@ -49,11 +53,10 @@ bool logger_uses_journal(const struct logger *lg)
 
 int log_priority_from_name(const char *name)
 {
-	for (size_t i = 0; i < sizeof(priority_names) / sizeof(priority_names[0]); i++)
-		if (strcasecmp(name, priority_names[i]) == 0)
-			return (int)i;
-	if (strcasecmp(name, "err") == 0)
-		return LOG_ERR;
+	/* Only the levels membersync logs at; more would promise nothing. */
+	for (int p = LOG_ERR; p <= LOG_DEBUG; p++)
+		if (strcasecmp(name, priority_names[p]) == 0)
+			return p;
 	return -1;
 }
 

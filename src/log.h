@@ -9,7 +9,7 @@
 #include <syslog.h>
 
 enum log_sink {
-	LOG_SINK_AUTO,		/* journald if its socket exists, else stderr */
+	LOG_SINK_AUTO,		/* stderr on a terminal, else journald if it runs, else stderr */
 	LOG_SINK_STDERR,
 	LOG_SINK_JOURNAL,
 };

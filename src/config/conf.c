@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static const struct cfg_key top_keys[] = {
 	{ "source", CFG_T_GROUP, CFG_REQUIRED },
@@ -132,7 +133,12 @@ static void conf_load_source(const struct cfg_ctx *cc, const config_setting_t *g
 			    "source: tls_verify = false: the directory's certificate is not checked, so anyone "
 			    "on the network path can impersonate it");
 	const char *ca = cfg_string(g, "ca_file", NULL);
-	src->ca_file = ca ? xstrdup(ca) : NULL;
+	if (ca) {
+		src->ca_file = ca[0] == '/' ? xstrdup(ca) : xasprintf("%s/%s", dir, ca);
+		if (access(src->ca_file, R_OK) < 0)
+			cfg_error(cc, config_setting_get_member(g, "ca_file"), "source: ca_file %s: %s", src->ca_file,
+				  strerror(errno));
+	}
 
 	const char *bind_dn = cfg_string(g, "bind_dn", NULL);
 	const char *pw_file = cfg_string(g, "bind_password_file", NULL);
@@ -444,10 +450,21 @@ int conf_load(const char *path, struct conf **out, struct diag *d)
 			  "log_level must be debug, info, notice, warning or error, not '%s'", level);
 		c->log_priority = LOG_INFO;
 	}
+	/* systemd may list several StateDirectory= paths, colon-separated;
+	 * ours is the first. */
 	const char *state_env = getenv("STATE_DIRECTORY");
-	const char *state_dir = cfg_string(root, "state_dir", state_env && *state_env ? state_env
-										     : CONF_DEFAULT_STATE_DIR);
-	c->state_dir = xstrdup(state_dir);
+	if (state_env && *state_env)
+		c->state_dir = xstrndup(state_env, strcspn(state_env, ":"));
+	else
+		c->state_dir = xstrdup(CONF_DEFAULT_STATE_DIR);
+	const char *state_dir = cfg_string(root, "state_dir", NULL);
+	if (state_dir && state_dir[0] != '/') {
+		cfg_error(&cc, config_setting_get_member(root, "state_dir"),
+			  "state_dir must be an absolute path, not '%s'", state_dir);
+	} else if (state_dir) {
+		free(c->state_dir);
+		c->state_dir = xstrdup(state_dir);
+	}
 
 	const config_setting_t *src = config_setting_get_member(root, "source");
 	if (src && config_setting_type(src) == CONFIG_TYPE_GROUP)

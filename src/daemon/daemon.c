@@ -51,13 +51,28 @@ static void daemon_status(void *ud, const char *text)
 	sd_notifyf(0, "STATUS=%s", text);
 }
 
+/* Like mkdir -p; new folders are private (mode 700): the state names
+ * every member. */
 static int daemon_mkdir_state(struct daemon *d, char **err)
 {
-	if (mkdir(d->conf->state_dir, 0700) < 0 && errno != EEXIST) {
-		*err = xasprintf("cannot create state directory %s: %s", d->conf->state_dir, strerror(errno));
-		return -errno;
+	char *path = xstrdup(d->conf->state_dir);
+	int r = 0;
+	for (char *p = path + 1;; p++) {
+		bool end = *p == '\0';
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			r = -errno;
+			*err = xasprintf("cannot create state directory %s: %s", path, strerror(errno));
+			break;
+		}
+		if (end)
+			break;
+		*p = '/';
 	}
-	return 0;
+	free(path);
+	return r;
 }
 
 static int daemon_open_state(struct daemon *d)
@@ -106,6 +121,7 @@ static void daemon_reload(struct daemon *d)
 	struct diag *dg = diag_new();
 	struct conf *nc = NULL;
 	uint64_t mono = time_now_mono_usec();
+	const char *status = "idle: configuration reloaded";
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the configuration",
 		   (unsigned long long)mono);
@@ -119,8 +135,9 @@ static void daemon_reload(struct daemon *d)
 		free(msg);
 	}
 	if (r < 0) {
-		log_error(d->log, "configuration reload failed (%zu errors); still running the previous configuration",
-			  dg->errors);
+		log_error(d->log, "configuration reload failed (%zu error%s); still running the previous configuration",
+			  dg->errors, dg->errors == 1 ? "" : "s");
+		status = "idle: configuration reload failed; running the previous configuration";
 		goto out;
 	}
 	struct conf *old = d->conf;
@@ -131,6 +148,7 @@ static void daemon_reload(struct daemon *d)
 				  "the previous configuration");
 		d->conf = old;
 		conf_free(nc);
+		status = "idle: configuration reload failed; running the previous configuration";
 		goto out;
 	}
 	source_free(d->source);
@@ -138,29 +156,40 @@ static void daemon_reload(struct daemon *d)
 	logger_set_priority(d->log, d->conf->log_priority);
 	conf_free(old);
 	struct log_fields f = { .message_id = MSGID_CONFIG_RELOADED };
-	log_event(d->log, LOG_INFO, &f, "configuration reloaded from %s (%zu targets)", d->opt.config_path,
-		  d->conf->n_targets);
+	log_event(d->log, LOG_INFO, &f, "configuration reloaded from %s (%zu target%s)", d->opt.config_path,
+		  d->conf->n_targets, d->conf->n_targets == 1 ? "" : "s");
 out:
 	diag_free(dg);
-	sd_notify(0, "READY=1\nSTATUS=idle: configuration reloaded");
+	/* RELOADING=1 must be answered by READY=1, but a daemon that has not
+	 * read the directory yet is still starting and must not claim it. */
+	sd_notifyf(0, "%sSTATUS=%s", d->ready ? "READY=1\n" : "", status);
 }
 
-static void daemon_on_cycle_done(void *ud, const struct cycle_report *rep)
+/* systemd considers us started once the directory could be read: that is
+ * when membersyncd is doing its job, not when the first push is over. */
+static void daemon_on_read_done(void *ud)
 {
 	struct daemon *d = ud;
-	bool source_ok = rep->source_ok;
-	size_t failed = rep->failed;
+	if (d->ready)
+		return;
+	d->ready = true;
+	sd_notify(0, "READY=1");
+}
 
-	if (source_ok && !d->ready) {
-		d->ready = true;
-		sd_notify(0, "READY=1");
-	}
+static void daemon_on_cycle_done(void *ud, const struct cycle_report *report)
+{
+	struct daemon *d = ud;
+	/* The report lives in the cycle, which is freed below. */
+	const struct cycle_report rep = *report;
+	bool source_ok = rep.source_ok;
+	size_t failed = rep.failed;
+
 	d->source_failures = source_ok ? 0 : d->source_failures + 1;
 	cycle_free(d->cycle);
 	d->cycle = NULL;
 
 	if (d->opt.once || d->opt.dry_run) {
-		d->exit_code = !source_ok ? EX_UNAVAILABLE : failed ? DAEMON_EXIT_FAILURES : 0;
+		d->exit_code = !source_ok ? EX_UNAVAILABLE : failed || rep.not_attempted ? DAEMON_EXIT_FAILURES : 0;
 		sd_event_exit(d->event, d->exit_code);
 		return;
 	}
@@ -192,7 +221,7 @@ static void daemon_start_cycle(struct daemon *d)
 	struct cycle_params p = {
 		.conf = d->conf, .source = d->source, .state = d->state, .http = d->http, .log = d->log,
 		.event = d->event, .number = ++d->cycle_no, .dry_run = d->opt.dry_run, .plan_out = stdout,
-		.status = daemon_status, .done = daemon_on_cycle_done, .ud = d,
+		.status = daemon_status, .read_done = daemon_on_read_done, .done = daemon_on_cycle_done, .ud = d,
 	};
 	d->cycle = cycle_start(&p);
 }
@@ -292,8 +321,8 @@ int daemon_run(const struct daemon_options *opt, struct conf *conf, struct logge
 		goto out;
 	}
 	if (!opt->dry_run)
-		log_info(log, "membersyncd %s starting: %zu targets, directory %s, state %s", PACKAGE_VERSION,
-			 conf->n_targets, conf->source.uris[0], d.state_path);
+		log_info(log, "membersyncd %s starting: %zu target%s, directory %s, state %s", PACKAGE_VERSION,
+			 conf->n_targets, conf->n_targets == 1 ? "" : "s", conf->source.uris[0], d.state_path);
 	/* The timer starts disabled at time 0: fire it now. */
 	daemon_schedule(&d, 0);
 	int r = sd_event_loop(d.event);

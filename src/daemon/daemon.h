@@ -21,7 +21,8 @@ struct daemon_options {
 
 /* Runs until stopped, or for one cycle with once/dry_run. Takes ownership
  * of conf; uses log (caller frees it afterwards). Returns the exit code:
- * 0; DAEMON_EXIT_FAILURES when --once left members failed; EX_UNAVAILABLE
+ * 0; DAEMON_EXIT_FAILURES when --once left members failed or unsent
+ * (stopped, target paused); EX_UNAVAILABLE
  * when the directory could not be read (--once); EX_CANTCREAT when the
  * state database cannot be opened; EX_SOFTWARE for event loop failures. */
 int daemon_run(const struct daemon_options *opt, struct conf *conf, struct logger *log);

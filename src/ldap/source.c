@@ -260,7 +260,7 @@ static int source_read_page(struct source *s, const struct source_sink *sink, st
 			res->entries++;
 			if (sink->entry(sink->ud, e) < 0) {
 				entry_free(e);
-				*err = xstrdup("read stopped by the caller");
+				*err = xstrdup("read stopped early (see the previous error)");
 				r = -ECANCELED;
 				goto out;
 			}

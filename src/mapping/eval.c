@@ -34,9 +34,12 @@ static int eval_value(struct meval *ctx, const char *attr, const struct entry_va
 static int eval_attr(struct meval *ctx, const struct mnode *n, struct mval *out)
 {
 	const struct entry *e = ctx->entry;
-	/* The DN is not an attribute, but mappings need it (rdn, dn_parent). */
+	/* The DN is not an attribute, but mappings need it: it reads as a
+	 * single-valued one. */
 	if (strcmp(n->attr, "dn") == 0) {
 		struct entry_value dnv = { .data = e->dn, .len = strlen(e->dn) };
+		if (n->select == MATTR_INDEX && n->index != 0 && n->index != -1)
+			return 0;
 		if (n->select == MATTR_ALL) {
 			struct mval item = MVAL_NULL;
 			int r = eval_value(ctx, "dn", &dnv, &item);

@@ -173,7 +173,10 @@ static char *quoted(const struct mval *v)
 
 /* A list with one element is taken as that element: LDAP attributes are
  * multi-valued even where the directory holds one value. */
-static const struct mval *single(const struct mval *v, const char *field, struct sbuf *reasons)
+static char *describe_value(const struct field_schema *fs, const struct mval *orig);
+
+static const struct mval *single(const struct field_schema *fs, const struct mval *v, const char *field,
+				 struct sbuf *reasons)
 {
 	if (v->type != MV_ARRAY)
 		return v;
@@ -181,9 +184,10 @@ static const struct mval *single(const struct mval *v, const char *field, struct
 		return &v->u.arr.items[0];
 	if (v->u.arr.n == 0)
 		return NULL;
-	char *q = quoted(v);
-	reason_add(reasons, field, "got %zu values %s where one is expected (use first or join)", v->u.arr.n, q);
-	free(q);
+	char *what = describe_value(fs, v);
+	reason_add(reasons, field, "got %zu values where one is expected (use first or join): %s", v->u.arr.n,
+		   what);
+	free(what);
 	return NULL;
 }
 
@@ -221,42 +225,40 @@ static bool parse_int_text(const char *s, long long *out)
 	return true;
 }
 
+/* "value \"...\"" for reasons; secret values are never echoed, not even
+ * there (reasons reach logs and the state database). Caller frees. */
+static char *describe_value(const struct field_schema *fs, const struct mval *orig)
+{
+	if (fs->flags & FIELD_SECRET)
+		return xstrdup("value");
+	char *q = quoted(orig);
+	char *d = xasprintf("value %s", q);
+	free(q);
+	return d;
+}
+
 static json_object *check_string(const struct field_schema *fs, const char *field, const char *s, size_t len,
 				 const struct mval *orig, struct sbuf *reasons)
 {
 	size_t chars = utf8_length(s, len);
+	char *what = NULL;
+
 	if (fs->max_chars && chars > fs->max_chars) {
-		char *q = quoted(orig);
-		reason_add(reasons, field, "value %s is %zu characters long, the maximum is %zu", q, chars,
+		what = describe_value(fs, orig);
+		reason_add(reasons, field, "%s is %zu characters long, the maximum is %zu", what, chars,
 			   fs->max_chars);
-		free(q);
-		return NULL;
+	} else if (fs->min_chars && chars < fs->min_chars) {
+		what = describe_value(fs, orig);
+		reason_add(reasons, field, "%s is %zu characters long, the minimum is %zu", what, chars,
+			   fs->min_chars);
+	} else if (fs->check && !fs->check(s, len)) {
+		what = describe_value(fs, orig);
+		reason_add(reasons, field, "%s does not match the required format (%s)", what, fs->check_desc);
+	} else {
+		return json_object_new_string_len(s, (int)len);
 	}
-	if (fs->min_chars && chars < fs->min_chars) {
-		/* Secret values are never echoed, not even in reasons. */
-		if (fs->flags & FIELD_SECRET) {
-			reason_add(reasons, field, "value is %zu characters long, the minimum is %zu", chars,
-				   fs->min_chars);
-		} else {
-			char *q = quoted(orig);
-			reason_add(reasons, field, "value %s is %zu characters long, the minimum is %zu", q, chars,
-				   fs->min_chars);
-			free(q);
-		}
-		return NULL;
-	}
-	if (fs->check && !fs->check(s, len)) {
-		if (fs->flags & FIELD_SECRET) {
-			reason_add(reasons, field, "value does not match the required format (%s)", fs->check_desc);
-		} else {
-			char *q = quoted(orig);
-			reason_add(reasons, field, "value %s does not match the required format (%s)", q,
-				   fs->check_desc);
-			free(q);
-		}
-		return NULL;
-	}
-	return json_object_new_string_len(s, (int)len);
+	free(what);
+	return NULL;
 }
 
 static json_object *coerce_any(const struct mval *v)
@@ -285,7 +287,8 @@ static json_object *coerce(const struct field_schema *fs, const char *field, con
 {
 	*missing = false;
 	if (fs->type == FT_ANY) {
-		json_object *j = coerce_any(v);
+		/* As for typed fields, "" and [] are no value: never a key. */
+		json_object *j = mval_is_empty(v) ? NULL : coerce_any(v);
 		*missing = j == NULL;
 		return j;
 	}
@@ -312,7 +315,7 @@ static json_object *coerce(const struct field_schema *fs, const char *field, con
 		return a;
 	}
 
-	const struct mval *one = single(v, field, reasons);
+	const struct mval *one = single(fs, v, field, reasons);
 	if (!one) {
 		*missing = v->type == MV_ARRAY && v->u.arr.n == 0;
 		return NULL;
@@ -353,9 +356,9 @@ static json_object *coerce(const struct field_schema *fs, const char *field, con
 	default:
 		break;
 	}
-	char *q = quoted(one);
-	reason_add(reasons, field, "value %s is not %s", q, fs->type == FT_INT ? "an integer" : "a boolean");
-	free(q);
+	char *what = describe_value(fs, one);
+	reason_add(reasons, field, "%s is not %s", what, fs->type == FT_INT ? "an integer" : "a boolean");
+	free(what);
 	return NULL;
 }
 

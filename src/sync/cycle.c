@@ -156,6 +156,7 @@ static void cycle_tally(struct cycle *c)
 		if (!c->pushes[i])
 			continue;
 		const struct push_stats *s = push_get_stats(c->pushes[i]);
+		r->not_attempted += s->total - s->sent;
 		r->added += s->added;
 		r->duplicate += s->duplicate;
 		r->rejected += s->rejected;
@@ -242,6 +243,8 @@ struct cycle *cycle_start(const struct cycle_params *params)
 	c->report.entries = res.entries;
 	c->report.skipped_entries = res.skipped;
 	c->report.source_ok = r == 0 && res.complete;
+	if (c->report.source_ok && params->read_done)
+		params->read_done(params->ud);
 	if (r < 0) {
 		struct log_fields f = { .message_id = MSGID_SOURCE_UNREACHABLE, .result = "source-failed" };
 		log_event(params->log, LOG_ERR, &f, "cannot read the directory: %s", err);

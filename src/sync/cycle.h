@@ -22,6 +22,7 @@ struct cycle_report {
 	size_t skipped_entries;	/* unusable entries (no id, ...) */
 	size_t added, duplicate, rejected, failed, invalid_new, unchanged, stale, waiting;
 	bool stopped;		/* cut short by a stop request */
+	size_t not_attempted;	/* adds left unsent (stop, pause) */
 	double seconds;
 };
 
@@ -37,6 +38,8 @@ struct cycle_params {
 	FILE *plan_out;
 	/* Progress text for STATUS=; also called during long reads. */
 	void (*status)(void *ud, const char *text);
+	/* Called right after a complete directory read (may be NULL). */
+	void (*read_done)(void *ud);
 	/* Called once, from the event loop, when the cycle is over. */
 	void (*done)(void *ud, const struct cycle_report *report);
 	void *ud;

@@ -102,11 +102,13 @@ void plan_entry(struct plan *p, const struct entry *e, const struct mapped *m, c
 							    : "the mapping accepts it now"));
 		return;
 	case MEMBER_SYNCED:
-		if (same && ex->last_error) {
+		if (ex->last_error) {
 			plan_push(p, ACTION_CLEAR_ERROR, e, m)->reason = xstrdup("the mapping accepts it again");
 			p->counts.cleared++;
-		} else if (same) {
-			p->counts.unchanged++;
+		}
+		if (same) {
+			if (!ex->last_error)
+				p->counts.unchanged++;
 		} else {
 			plan_push(p, ACTION_STALE, e, m)->reason =
 				xasprintf("changed in the directory; the %s driver cannot update members yet",

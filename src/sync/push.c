@@ -45,9 +45,15 @@ static void push_record_local(struct push *p)
 	bool any = false;
 	struct log_fields f;
 
-	for (size_t i = 0; i < plan->n; i++)
-		any = any || plan->actions[i].kind == ACTION_RECORD_INVALID ||
-		      plan->actions[i].kind == ACTION_CLEAR_ERROR;
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct action *a = &plan->actions[i];
+		any = any || a->kind == ACTION_RECORD_INVALID || a->kind == ACTION_CLEAR_ERROR;
+		/* Nothing to record until updates exist, but whoever looks for
+		 * this member should find why it was left alone. */
+		if (a->kind == ACTION_STALE)
+			log_event(log, LOG_DEBUG, push_fields(&f, p, a, "update", "unsupported", 0, MSGID_MEMBER_STALE),
+				  "%s: %s (%s) %s", tname, a->key, a->dn, a->reason);
+	}
 	if (!any)
 		return;
 	if (state_begin(st) < 0) {
@@ -63,7 +69,7 @@ static void push_record_local(struct push *p)
 				  "%s: skipping %s: %s", tname, a->dn, a->reason);
 		} else if (a->kind == ACTION_CLEAR_ERROR) {
 			r = state_clear_error(st, tname, a->source_id, now);
-			log_event(log, LOG_INFO, push_fields(&f, p, a, "skip", "valid", 0, MSGID_MEMBER_SKIPPED),
+			log_event(log, LOG_INFO, push_fields(&f, p, a, "skip", "valid", 0, MSGID_MEMBER_VALID),
 				  "%s: %s is valid again", tname, a->dn);
 		} else {
 			continue;

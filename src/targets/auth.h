@@ -16,7 +16,8 @@ extern const struct cfg_key auth_header_keys[];
 
 /* Reads `auth = { key_file = "..."; header = "..."; scheme = "..."; }` from
  * the target group, with the driver's defaults for header and scheme
- * (scheme "" = the raw key). Reports problems to cc; NULL on error. */
+ * (scheme "" = the raw key). Reports problems to cc; NULL on error or when
+ * the group is absent (the driver's key table decides if that is wrong). */
 struct auth_header *auth_header_configure(const struct cfg_ctx *cc, const config_setting_t *target,
 					  const char *where, const char *config_dir,
 					  const char *default_header, const char *default_scheme);

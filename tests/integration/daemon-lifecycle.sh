@@ -61,6 +61,10 @@ ms_wait_until 10 all_users_are 203 || ms_fail "first cycle incomplete"
 ms_wait_until 5 notified WATCHDOG=1 || ms_fail "no WATCHDOG=1 although WATCHDOG_USEC is set"
 ms_wait_until 5 notified "STATUS=idle: cycle" || ms_fail "no idle STATUS"
 notified "STATUS=cycle 1: pushing" || ms_fail "no progress STATUS"
+# Started means "reading the directory works", not "the first push is over".
+ready_at=$(grep -bo 'READY=1' "$T/notify.out" | head -n1 | cut -d: -f1)
+push_at=$(grep -bo 'STATUS=cycle 1: pushing' "$T/notify.out" | head -n1 | cut -d: -f1)
+((ready_at < push_at)) || ms_fail "READY=1 came after the first push started"
 
 ms_log "the poll loop picks up a new user"
 add_user polled1
@@ -69,7 +73,7 @@ ms_wait_until 10 users_with_prefix_are polled1 1 || ms_fail "new user not synced
 ms_log "SIGHUP with a broken config keeps the running one"
 printf 'bogus_key = 1;\n' >>"$T/membersync.conf"
 kill -HUP "$daemon"
-ms_wait_until 10 grep -q "configuration reload failed (1 errors); still running the previous configuration" \
+ms_wait_until 10 grep -q "configuration reload failed (1 error); still running the previous configuration" \
     "$T/daemon.log" || ms_fail "broken reload not reported"
 grep -q "membersync.conf:[0-9]*: top level: unknown key 'bogus_key'" "$T/daemon.log" ||
     ms_fail "reload error without file:line"
@@ -81,7 +85,7 @@ ms_wait_until 10 users_with_prefix_are polled2 1 || ms_fail "syncing stopped aft
 ms_log "SIGHUP with a good config applies it"
 sed 's/log_level = "info";/log_level = "debug";/' "$T/good.conf" >"$T/membersync.conf"
 kill -HUP "$daemon"
-ms_wait_until 10 grep -q "configuration reloaded from $T/membersync.conf (1 targets)" "$T/daemon.log" ||
+ms_wait_until 10 grep -q "configuration reloaded from $T/membersync.conf (1 target)" "$T/daemon.log" ||
     ms_fail "good reload not reported"
 
 ms_log "SIGTERM during a push: in-flight requests finish and are recorded"

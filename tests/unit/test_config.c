@@ -245,6 +245,28 @@ static void test_source_values(void)
 	       "D/membersync.conf:3: source: base 'not a dn' is not a valid DN\n");
 }
 
+static void test_paths_and_levels(void)
+{
+	expect(SOURCE_OK TARGET_OK "state_dir = \"var/state\";\n",
+	       "D/membersync.conf:14: state_dir must be an absolute path, not 'var/state'\n");
+	expect("source = {\n  uri = \"ldaps://h\";\n  base = \"dc=x\";\n  ca_file = \"ca.pem\";\n};\n" TARGET_OK,
+	       "D/membersync.conf:4: source: ca_file D/ca.pem: No such file or directory\n");
+	expect(SOURCE_OK TARGET_OK "log_level = \"crit\";\n",
+	       "D/membersync.conf:14: log_level must be debug, info, notice, warning or error, not 'crit'\n");
+	/* systemd's $STATE_DIRECTORY may list several folders. */
+	setup();
+	int rc;
+	struct conf *c;
+	setenv("STATE_DIRECTORY", "/var/lib/membersync:/var/lib/other", 1);
+	char *got = load(SOURCE_OK TARGET_OK, &rc, &c);
+	unsetenv("STATE_DIRECTORY");
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(c->state_dir, "/var/lib/membersync");
+	conf_free(c);
+	free(got);
+	teardown();
+}
+
 static void test_duplicate_target(void)
 {
 	expect(SOURCE_OK "targets = (\n"
@@ -281,6 +303,7 @@ int main(void)
 		{ "secrets", test_secrets },
 		{ "plaintext bind refused", test_plaintext_bind },
 		{ "source values", test_source_values },
+		{ "paths and log levels", test_paths_and_levels },
 		{ "duplicate target names", test_duplicate_target },
 		{ "missing file", test_missing_file },
 		{ NULL, NULL },

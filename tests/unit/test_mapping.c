@@ -87,6 +87,9 @@ static void test_attributes(void)
 	EXPECT_EVAL("${missing}", "NULL");
 	EXPECT_EVAL("${missing[*]}", "[]");
 	EXPECT_EVAL("${dn}", "string:uid=jdoe,ou=people,dc=example,dc=org");
+	EXPECT_EVAL("${dn[-1]}", "string:uid=jdoe,ou=people,dc=example,dc=org");
+	EXPECT_EVAL("${dn[1]}", "NULL");
+	EXPECT_EVAL("${dn[*]}", "[uid=jdoe,ou=people,dc=example,dc=org]");
 }
 
 static void test_templates_and_literals(void)
@@ -340,14 +343,24 @@ static void test_mapping_reasons(void)
 		"nick_name", "${uid}", "email", "${mail[*]}", "password", "secret12", "enterprise_id", "e", NULL,
 	};
 	expect_reasons(multi, sample_entry(),
-		       "email: got 3 values [\"JDoe@Example.org\", \"second@example.org\", \"third@example.org\"] "
-		       "where one is expected (use first or join)");
+		       "email: got 3 values where one is expected (use first or join): value "
+		       "[\"JDoe@Example.org\", \"second@example.org\", \"third@example.org\"]");
 
 	/* Secret values never appear in reasons. */
 	static const char *const shortpw[] = {
 		"nick_name", "${uid}", "email", "${mail}", "password", "tiny", "enterprise_id", "e", NULL,
 	};
 	expect_reasons(shortpw, sample_entry(), "password: value is 4 characters long, the minimum is 8");
+	static const char *const longpw[] = {
+		"nick_name", "${uid}", "email", "${mail}", "password", "TopSecret-0123456789", "enterprise_id", "e",
+		NULL,
+	};
+	expect_reasons(longpw, sample_entry(), "password: value is 20 characters long, the maximum is 16");
+	static const char *const multipw[] = {
+		"nick_name", "${uid}", "email", "${mail}", "password", "${mail[*]}", "enterprise_id", "e", NULL,
+	};
+	expect_reasons(multipw, sample_entry(),
+		       "password: got 3 values where one is expected (use first or join): value");
 
 	/* Type coercion failures. */
 	static const char *const badbool[] = {
@@ -392,6 +405,13 @@ static void test_mapping_open_schema(void)
 			       "{\"emails\":[\"JDoe@Example.org\",\"second@example.org\",\"third@example.org\"],"
 			       "\"num\":\"0042\"}");
 	CU_ASSERT_STRING_EQUAL(r.key, "0042");
+	mapped_clear(&r);
+	/* An empty value is no value: it can never be a member key. */
+	struct entry_attr *num = entry_attr_get_or_add(e, "employeeNumber");
+	num->values[0].data[0] = '\0';
+	num->values[0].len = 0;
+	CU_ASSERT_EQUAL(mapping_apply(m, e, &r), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(r.reasons, "num: is the member key, but the mapping gives no value");
 	mapped_clear(&r);
 	entry_free(e);
 	mapping_free(m);

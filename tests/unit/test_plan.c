@@ -203,6 +203,15 @@ static void test_synced_error_cleared(void)
 	CU_ASSERT_EQUAL(p->actions[0].kind, ACTION_CLEAR_ERROR);
 	CU_ASSERT_EQUAL(p->counts.add, 0);
 	plan_free(p);
+
+	/* Valid again but changed: the old error goes, the change is stale. */
+	m = valid("h2");
+	p = decide(&m, &ex, 100);
+	CU_ASSERT_EQUAL(p->n, 2);
+	CU_ASSERT_EQUAL(p->actions[0].kind, ACTION_CLEAR_ERROR);
+	CU_ASSERT_EQUAL(p->actions[1].kind, ACTION_STALE);
+	CU_ASSERT_EQUAL(p->counts.unchanged, 0);
+	plan_free(p);
 	teardown();
 }
 
