@@ -34,6 +34,7 @@ static const char *cfg_expected_name(enum cfg_type t)
 	case CFG_T_INTS: return "an integer or a list of integers";
 	case CFG_T_GROUPS: return "a list of groups ( { ... }, ... )";
 	case CFG_T_SCALAR: return "a string, number or boolean";
+	case CFG_T_SCALARS: return "a string, number or boolean, or a list of them";
 	}
 	return "?";
 }
@@ -76,6 +77,13 @@ static bool cfg_type_matches(const config_setting_t *s, enum cfg_type want)
 	case CFG_T_SCALAR:
 		return t == CONFIG_TYPE_STRING || cfg_is_int(s) || t == CONFIG_TYPE_FLOAT ||
 		       t == CONFIG_TYPE_BOOL;
+	case CFG_T_SCALARS:
+		if (!aggregate)
+			return cfg_type_matches(s, CFG_T_SCALAR);
+		for (int i = 0; i < config_setting_length(s); i++)
+			if (!cfg_type_matches(config_setting_get_elem(s, (unsigned)i), CFG_T_SCALAR))
+				return false;
+		return true;
 	}
 	return false;
 }

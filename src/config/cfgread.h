@@ -20,6 +20,7 @@ enum cfg_type {
 	CFG_T_INTS,	/* an int or an array/list of ints */
 	CFG_T_GROUPS,	/* a list of groups */
 	CFG_T_SCALAR,	/* string, int, float or bool (mapping expressions) */
+	CFG_T_SCALARS,	/* a scalar or an array/list of scalars */
 };
 
 #define CFG_REQUIRED 0x1u

@@ -54,6 +54,15 @@ static const struct cfg_key target_keys[] = {
 	{ "timeout", CFG_T_INT, 0 },
 	{ "max_inflight", CFG_T_INT, 0 },
 	{ "max_response_size", CFG_T_INT, 0 },
+	{ "auth", CFG_T_GROUP, 0 },
+	{ "rate_limit", CFG_T_NUMBER, 0 },
+	{ "burst", CFG_T_NUMBER, 0 },
+	{ "max_retries", CFG_T_INT, 0 },
+	{ "retry_delay", CFG_T_NUMBER, 0 },
+	{ "retry_max_delay", CFG_T_NUMBER, 0 },
+	{ "max_wait", CFG_T_NUMBER, 0 },
+	{ "batch_size", CFG_T_INT, 0 },
+	{ "secret_fields", CFG_T_STRINGS, 0 },
 	{ NULL, 0, 0 },
 };
 
@@ -204,6 +213,18 @@ static void conf_load_source(const struct cfg_ctx *cc, const config_setting_t *g
 	cfg_strv_free(extra);
 }
 
+static double conf_number_range(const struct cfg_ctx *cc, const config_setting_t *g, const char *where,
+				const char *name, double def, double min, double max)
+{
+	double v = cfg_number(g, name, def);
+	if (v < min || v > max) {
+		cfg_error(cc, config_setting_get_member(g, name), "%s: %s = %g is out of range (%g to %g)", where, name,
+			  v, min, max);
+		return def;
+	}
+	return v;
+}
+
 static bool conf_name_ok(const char *s)
 {
 	size_t len = strlen(s);
@@ -302,6 +323,17 @@ static struct mapping *conf_load_map(const struct cfg_ctx *cc, const config_sett
 		cfg_error(cc, ks ? ks : map, "%s: %s", where, err);
 	}
 	free(err);
+
+	size_t n_secret;
+	char **secret = cfg_strings(target, "secret_fields", &n_secret);
+	for (size_t i = 0; i < n_secret; i++) {
+		if (mapping_set_secret(m, secret[i], &err) < 0)
+			cfg_error(cc, config_setting_get_member(target, "secret_fields"), "%s: secret_fields: %s", where,
+				  err);
+		free(err);
+		err = NULL;
+	}
+	cfg_strv_free(secret);
 	return m;
 }
 
@@ -311,6 +343,7 @@ static void conf_free_target(struct conf_target *t)
 		return;
 	if (t->driver && t->driver->free_config)
 		t->driver->free_config(t->driver_conf);
+	auth_free(t->auth);
 	mapping_free(t->mapping);
 	free(t->name);
 	free(t->url);
@@ -327,7 +360,7 @@ static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const conf
 	const struct target_driver *drv = dname ? driver_find(dname) : NULL;
 	size_t errors_before = cc->diag->errors;
 
-	const struct cfg_key *const tables[] = { target_keys, drv ? drv->keys : any_key_placeholder, NULL };
+	const struct cfg_key *const tables[] = { target_keys, drv && drv->keys ? drv->keys : any_key_placeholder, NULL };
 	if (drv || !dname)
 		cfg_check_group(cc, g, where, tables);
 
@@ -359,8 +392,22 @@ static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const conf
 	t->max_inflight = (unsigned)cfg_int_range(cc, g, where, "max_inflight", 4, 1, 256);
 	t->max_response = (size_t)cfg_int_range(cc, g, where, "max_response_size", 1048576, 1024, 64 << 20);
 
+	t->rate_limit = conf_number_range(cc, g, where, "rate_limit", drv ? drv->default_rate_limit : 0, 0, 100000);
+	t->burst = conf_number_range(cc, g, where, "burst", 0, 0, 100000);
+	t->max_retries = (unsigned)cfg_int_range(cc, g, where, "max_retries", 5, 0, 100);
+	t->retry_delay = conf_number_range(cc, g, where, "retry_delay", 1, 0.001, 3600);
+	t->retry_max_delay = conf_number_range(cc, g, where, "retry_max_delay", 60, 0.001, 86400);
+	t->max_wait = conf_number_range(cc, g, where, "max_wait", 300, 0, 86400);
+	if (drv && drv->max_batch > 1)
+		t->batch_size = (unsigned)cfg_int_range(cc, g, where, "batch_size", drv->max_batch, 1, drv->max_batch);
+	else if (config_setting_get_member(g, "batch_size"))
+		cfg_error(cc, config_setting_get_member(g, "batch_size"), "%s: the %s driver does not batch adds",
+			  where, drv ? drv->name : "?");
 	if (drv) {
 		t->mapping = conf_load_map(cc, g, where, drv);
+		if (drv->auth_required && !config_setting_get_member(g, "auth"))
+			cfg_error(cc, g, "%s: required key 'auth' is missing", where);
+		t->auth = auth_configure(cc, g, where, dir, &drv->auth);
 		if (drv->configure)
 			t->driver_conf = drv->configure(cc, g, where, dir);
 	}

@@ -46,6 +46,7 @@ struct conf_target {
 	char *name;
 	const struct target_driver *driver;
 	void *driver_conf;
+	struct auth *auth;	/* NULL: no credentials sent */
 	char *url;
 	struct mapping *mapping;
 	bool enabled;
@@ -53,6 +54,13 @@ struct conf_target {
 	long timeout_ms;
 	unsigned max_inflight;
 	size_t max_response;
+	double rate_limit;	/* requests/s; 0 = none until the API throttles */
+	double burst;
+	unsigned max_retries;	/* per member and cycle, for transient failures */
+	double retry_delay;	/* seconds before the first retry; doubles */
+	double retry_max_delay;
+	double max_wait;	/* longest Retry-After waited out within a cycle */
+	unsigned batch_size;	/* members per batched add */
 };
 
 struct conf {

@@ -6,6 +6,7 @@
 #include "log_ids.h"
 #include "state/state.h"
 #include "sync/cycle.h"
+#include "targets/target.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -33,6 +34,8 @@ struct daemon {
 	struct http_engine *http;
 	struct source *source;
 	struct cycle *cycle;
+	struct target **targets;	/* runtime state per conf target */
+	size_t n_targets;
 	sd_event_source *timer;
 	sd_event_source *signals[3];
 	unsigned cycle_no;
@@ -100,6 +103,26 @@ out:
 	return r;
 }
 
+/* Targets keep tokens and learned rates across cycles; a new config or
+ * state database means new ones. */
+static void daemon_free_targets(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_targets; i++)
+		target_free(d->targets[i]);
+	free(d->targets);
+	d->targets = NULL;
+	d->n_targets = 0;
+}
+
+static void daemon_make_targets(struct daemon *d)
+{
+	daemon_free_targets(d);
+	d->n_targets = d->conf->n_targets;
+	d->targets = xcalloc(d->n_targets ? d->n_targets : 1, sizeof(*d->targets));
+	for (size_t i = 0; i < d->n_targets; i++)
+		d->targets[i] = target_new(d->conf->targets[i], d->state);
+}
+
 static void daemon_schedule(struct daemon *d, uint64_t seconds)
 {
 	uint64_t now;
@@ -153,6 +176,7 @@ static void daemon_reload(struct daemon *d)
 	}
 	source_free(d->source);
 	d->source = source_new(&d->conf->source);
+	daemon_make_targets(d);
 	logger_set_priority(d->log, d->conf->log_priority);
 	conf_free(old);
 	struct log_fields f = { .message_id = MSGID_CONFIG_RELOADED };
@@ -219,7 +243,8 @@ static void daemon_start_cycle(struct daemon *d)
 	if (d->stopping || d->cycle)
 		return;
 	struct cycle_params p = {
-		.conf = d->conf, .source = d->source, .state = d->state, .http = d->http, .log = d->log,
+		.conf = d->conf, .targets = d->targets, .source = d->source, .state = d->state, .http = d->http,
+		.log = d->log,
 		.event = d->event, .number = ++d->cycle_no, .dry_run = d->opt.dry_run, .plan_out = stdout,
 		.status = daemon_status, .read_done = daemon_on_read_done, .done = daemon_on_cycle_done, .ud = d,
 	};
@@ -297,6 +322,7 @@ static void daemon_teardown(struct daemon *d)
 {
 	cycle_free(d->cycle);
 	http_engine_free(d->http);
+	daemon_free_targets(d);
 	source_free(d->source);
 	for (size_t i = 0; i < 3; i++)
 		sd_event_source_disable_unref(d->signals[i]);
@@ -320,6 +346,7 @@ int daemon_run(const struct daemon_options *opt, struct conf *conf, struct logge
 		code = EX_CANTCREAT;
 		goto out;
 	}
+	daemon_make_targets(&d);
 	if (!opt->dry_run)
 		log_info(log, "membersyncd %s starting: %zu target%s, directory %s, state %s", PACKAGE_VERSION,
 			 conf->n_targets, conf->n_targets == 1 ? "" : "s", conf->source.uris[0], d.state_path);

@@ -112,7 +112,9 @@ static int http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 			return -1;
 		return 0;
 	}
-	if (sd_event_add_time(h->event, &h->timer, CLOCK_MONOTONIC, when, 0, http_on_timer, h) < 0)
+	/* curl's timeouts drive its retransmits and connects; sd-event's
+	 * default accuracy (250 ms) would stall them. */
+	if (sd_event_add_time(h->event, &h->timer, CLOCK_MONOTONIC, when, 1000, http_on_timer, h) < 0)
 		return -1;
 	sd_event_source_set_description(h->timer, "curl-timer");
 	return 0;

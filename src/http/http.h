@@ -36,6 +36,9 @@ void http_request_add_header(struct http_request *req, const char *fmt, ...)
 void http_request_set_body(struct http_request *req, char *body /* taken */, size_t len);
 void http_request_clear(struct http_request *req);
 
+/* Appends name=value (both percent-encoded) to the URL's query string. */
+void http_request_add_query(struct http_request *req, const char *name, const char *value);
+
 /* base + "/" + path without doubled slashes. Caller frees. */
 char *http_url_join(const char *base, const char *path);
 

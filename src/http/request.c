@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "http/encode.h"
 #include "http/http.h"
 #include "util/sbuf.h"
 #include "util/utf8.h"
@@ -77,4 +78,15 @@ char *http_url_join(const char *base, const char *path)
 	while (*path == '/')
 		path++;
 	return xasprintf("%.*s/%s", (int)blen, base, path);
+}
+
+void http_request_add_query(struct http_request *req, const char *name, const char *value)
+{
+	char *n = encode_url_component(name, strlen(name));
+	char *v = encode_url_component(value, strlen(value));
+	char *url = xasprintf("%s%c%s=%s", req->url, strchr(req->url, '?') ? '&' : '?', n, v);
+	free(req->url);
+	req->url = url;
+	free(n);
+	free(v);
 }

@@ -30,6 +30,7 @@ struct mapping {
 };
 
 static const struct field_schema open_field = { .name = NULL, .type = FT_ANY };
+static const struct field_schema open_secret_field = { .name = NULL, .type = FT_ANY, .flags = FIELD_SECRET };
 
 struct mapping *mapping_new(const struct field_schema *fields, size_t n_fields, bool open_schema)
 {
@@ -121,6 +122,26 @@ int mapping_set_key(struct mapping *m, const char *field, char **err)
 		return -EINVAL;
 	}
 	m->key_index = i;
+	return 0;
+}
+
+int mapping_set_secret(struct mapping *m, const char *field, char **err)
+{
+	int i = mapping_find(m, field);
+	*err = NULL;
+	if (!m->open_schema) {
+		*err = xstrdup("this driver's schema already says which fields are secret");
+		return -EINVAL;
+	}
+	if (i < 0) {
+		*err = xasprintf("secret field '%s' is not mapped", field);
+		return -EINVAL;
+	}
+	if (i == m->key_index) {
+		*err = xasprintf("the key field '%s' cannot be secret", field);
+		return -EINVAL;
+	}
+	m->fields[i].schema = &open_secret_field;
 	return 0;
 }
 

@@ -28,6 +28,10 @@ int mapping_add_field(struct mapping *m, const char *name, struct mexpr *expr, c
  * Returns 0 or -EINVAL with *err when the field is not mapped. */
 int mapping_set_key(struct mapping *m, const char *field, char **err);
 const char *mapping_key_field(const struct mapping *m);
+/* Open schemas: treats a mapped field as secret (sent, but never hashed,
+ * logged, printed or stored). Returns 0, or -EINVAL with *err (caller
+ * frees) when the field is not mapped or the schema is fixed. */
+int mapping_set_secret(struct mapping *m, const char *field, char **err);
 /* Calls fn for each required schema field that has no expression. */
 void mapping_foreach_missing_required(const struct mapping *m, void (*fn)(const char *field, void *ud),
 				      void *ud);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 enum member_status {
 	MEMBER_PENDING,	/* a request may have been sent; outcome unknown */
@@ -58,13 +58,16 @@ int state_mark_pending(struct state *st, const char *target, const char *source_
 
 struct state_outcome {
 	enum member_status status;
+	const char *dn;			/* for members never marked pending */
+	const char *member_key;
 	const char *payload_hash;	/* the payload this outcome is about */
 	const char *remote_id;		/* NULL keeps the stored one */
 	const char *error;		/* NULL clears last_error */
 	int64_t next_attempt_at;	/* for MEMBER_FAILED */
 };
 
-/* Records the outcome of a request for a member marked pending. */
+/* Records the outcome for a member (inserting its row if it was never
+ * marked pending, e.g. when a lookup before the add failed). */
 int state_record_outcome(struct state *st, const char *target, const char *source_id,
 			 const struct state_outcome *o, int64_t now);
 
@@ -83,6 +86,19 @@ struct state_run {
 };
 
 int state_record_run(struct state *st, const struct state_run *run);
+
+/* Identity cache: the target's own id for a lookup key (an email), for
+ * APIs that want their user id rather than ours. get returns 0 and *id
+ * (caller frees), -ENOENT, or -EIO. */
+int state_identity_get(struct state *st, const char *target, const char *lookup_key, char **id);
+int state_identity_put(struct state *st, const char *target, const char *lookup_key, const char *id,
+		       int64_t now);
+
+/* A target told to stop until a time (monthly quota): kept across
+ * restarts. get returns 0 with *until (0 = not paused) and *reason (caller
+ * frees, may be NULL), or -EIO. */
+int state_pause_get(struct state *st, const char *target, int64_t *until, char **reason);
+int state_pause_set(struct state *st, const char *target, int64_t until, const char *reason);
 
 /* Counts members of a target by status (for summaries and tests). */
 int state_count(struct state *st, const char *target, enum member_status status, long *out);

@@ -22,6 +22,10 @@ enum stmt_id {
 	STMT_CLEAR_ERROR,
 	STMT_RUN,
 	STMT_COUNT,
+	STMT_IDENTITY_GET,
+	STMT_IDENTITY_PUT,
+	STMT_PAUSE_GET,
+	STMT_PAUSE_SET,
 	STMT_BEGIN,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
@@ -38,11 +42,14 @@ static const char *const stmt_sql[STMT__MAX] = {
 		" ON CONFLICT (target, source_id) DO UPDATE SET dn = ?3, member_key = ?4, payload_hash = ?5,"
 		" status = 'pending', attempts = attempts + 1, updated_at = ?6",
 	[STMT_OUTCOME] =
-		"UPDATE members SET status = ?3, payload_hash = ?4, remote_id = coalesce(?5, remote_id),"
-		" last_error = ?6, next_attempt_at = ?7,"
+		"INSERT INTO members (target, source_id, dn, member_key, payload_hash, remote_id, status, attempts,"
+		" next_attempt_at, last_error, first_seen, last_synced, updated_at)"
+		" VALUES (?1, ?2, coalesce(?9, ''), ?10, ?4, ?5, ?3, CASE WHEN ?3 = 'synced' THEN 0 ELSE 1 END,"
+		" ?7, ?6, ?8, CASE WHEN ?3 = 'synced' THEN ?8 END, ?8)"
+		" ON CONFLICT (target, source_id) DO UPDATE SET status = ?3, payload_hash = ?4,"
+		" remote_id = coalesce(?5, remote_id), last_error = ?6, next_attempt_at = ?7,"
 		" attempts = CASE WHEN ?3 = 'synced' THEN 0 ELSE attempts END,"
-		" last_synced = CASE WHEN ?3 = 'synced' THEN ?8 ELSE last_synced END, updated_at = ?8"
-		" WHERE target = ?1 AND source_id = ?2",
+		" last_synced = CASE WHEN ?3 = 'synced' THEN ?8 ELSE last_synced END, updated_at = ?8",
 	[STMT_INVALID] =
 		"INSERT INTO members (target, source_id, dn, status, attempts, last_error, first_seen, updated_at)"
 		" VALUES (?1, ?2, ?3, 'invalid', 0, ?4, ?5, ?5)"
@@ -55,6 +62,14 @@ static const char *const stmt_sql[STMT__MAX] = {
 		"INSERT INTO runs (started_at, finished_at, result, entries, adds, skipped, failed)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[STMT_COUNT] = "SELECT count(*) FROM members WHERE target = ?1 AND status = ?2",
+	[STMT_IDENTITY_GET] = "SELECT remote_id FROM identities WHERE target = ?1 AND lookup_key = ?2",
+	[STMT_IDENTITY_PUT] =
+		"INSERT INTO identities (target, lookup_key, remote_id, updated_at) VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT (target, lookup_key) DO UPDATE SET remote_id = ?3, updated_at = ?4",
+	[STMT_PAUSE_GET] = "SELECT paused_until, reason FROM target_pauses WHERE target = ?1",
+	[STMT_PAUSE_SET] =
+		"INSERT INTO target_pauses (target, paused_until, reason) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT (target) DO UPDATE SET paused_until = ?2, reason = ?3",
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
@@ -96,6 +111,19 @@ static const char *const migrations[] = {
 	"  adds INTEGER NOT NULL,"
 	"  skipped INTEGER NOT NULL,"
 	"  failed INTEGER NOT NULL"
+	");",
+	/* 2: identity cache and persistent target pauses */
+	"CREATE TABLE identities ("
+	"  target TEXT NOT NULL,"
+	"  lookup_key TEXT NOT NULL,"
+	"  remote_id TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (target, lookup_key)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE target_pauses ("
+	"  target TEXT PRIMARY KEY,"
+	"  paused_until INTEGER NOT NULL,"
+	"  reason TEXT"
 	");",
 };
 
@@ -226,7 +254,8 @@ int state_open(const char *path, bool readonly, struct state **out, char **err)
 		}
 	}
 	for (int i = 0; i < STMT__MAX; i++) {
-		if (readonly && open_path == path && i != STMT_GET && i != STMT_COUNT)
+		if (readonly && open_path == path && i != STMT_GET && i != STMT_COUNT && i != STMT_IDENTITY_GET &&
+		    i != STMT_PAUSE_GET)
 			continue;
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
 		    SQLITE_OK) {
@@ -372,6 +401,8 @@ int state_record_outcome(struct state *st, const char *target, const char *sourc
 	else
 		sqlite3_bind_null(s, 7);
 	sqlite3_bind_int64(s, 8, now);
+	bind_text(s, 9, o->dn);
+	bind_text(s, 10, o->member_key);
 	return state_step_done(s);
 }
 
@@ -418,4 +449,47 @@ int state_count(struct state *st, const char *target, enum member_status status,
 	*out = rc == SQLITE_ROW ? (long)sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+int state_identity_get(struct state *st, const char *target, const char *lookup_key, char **id)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_IDENTITY_GET);
+	bind_text(s, 1, target);
+	bind_text(s, 2, lookup_key);
+	int rc = sqlite3_step(s);
+	int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+	*id = r == 0 ? column_dup(s, 0) : NULL;
+	sqlite3_reset(s);
+	return r;
+}
+
+int state_identity_put(struct state *st, const char *target, const char *lookup_key, const char *id,
+		       int64_t now)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_IDENTITY_PUT);
+	bind_text(s, 1, target);
+	bind_text(s, 2, lookup_key);
+	bind_text(s, 3, id);
+	sqlite3_bind_int64(s, 4, now);
+	return state_step_done(s);
+}
+
+int state_pause_get(struct state *st, const char *target, int64_t *until, char **reason)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_PAUSE_GET);
+	bind_text(s, 1, target);
+	int rc = sqlite3_step(s);
+	*until = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	*reason = rc == SQLITE_ROW ? column_dup(s, 1) : NULL;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int state_pause_set(struct state *st, const char *target, int64_t until, const char *reason)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_PAUSE_SET);
+	bind_text(s, 1, target);
+	sqlite3_bind_int64(s, 2, until);
+	bind_text(s, 3, reason);
+	return state_step_done(s);
 }

@@ -100,7 +100,7 @@ static void cycle_push_status(struct cycle *c, bool force)
 		if (!c->pushes[i])
 			continue;
 		const struct push_stats *s = push_get_stats(c->pushes[i]);
-		sbuf_addf(&sb, " %s %zu/%zu, %zu failed;", c->params.conf->targets[i]->name, s->sent, s->total,
+		sbuf_addf(&sb, " %s %zu/%zu, %zu failed;", c->params.conf->targets[i]->name, s->finished, s->total,
 			    s->failed);
 	}
 	if (sb.len && sb.buf[sb.len - 1] == ';')
@@ -132,8 +132,12 @@ static void cycle_log_summary(struct cycle *c)
 			sbuf_addf(&sb, ", %zu changed but not updatable", p->counts.stale);
 		if (p->counts.waiting)
 			sbuf_addf(&sb, ", %zu waiting to retry", p->counts.waiting);
-		if (s && s->sent < s->total)
-			sbuf_addf(&sb, ", %zu not attempted", s->total - s->sent);
+		if (s && s->throttled)
+			sbuf_addf(&sb, ", %zu throttled answers", s->throttled);
+		if (s && s->retries)
+			sbuf_addf(&sb, ", %zu retries", s->retries);
+		if (s && s->finished < s->total)
+			sbuf_addf(&sb, ", %zu not attempted", s->total - s->finished);
 	}
 	struct log_fields f = { .message_id = MSGID_CYCLE_FINISHED,
 				.result = !r->source_ok ? "source-failed" : r->stopped ? "stopped"
@@ -156,7 +160,7 @@ static void cycle_tally(struct cycle *c)
 		if (!c->pushes[i])
 			continue;
 		const struct push_stats *s = push_get_stats(c->pushes[i]);
-		r->not_attempted += s->total - s->sent;
+		r->not_attempted += s->total - s->finished;
 		r->added += s->added;
 		r->duplicate += s->duplicate;
 		r->rejected += s->rejected;
@@ -269,9 +273,9 @@ struct cycle *cycle_start(const struct cycle_params *params)
 		if (!c->plans[i])
 			continue;
 		struct push_params pp = {
-			.target = conf->targets[i], .plan = c->plans[i], .state = params->state, .http = params->http,
-			.log = params->log, .done = cycle_on_push_done, .progress = cycle_on_push_progress,
-			.ud = c,
+			.target = params->targets[i], .plan = c->plans[i], .state = params->state,
+			.http = params->http, .log = params->log, .event = params->event, .done = cycle_on_push_done,
+			.progress = cycle_on_push_progress, .ud = c,
 		};
 		c->pushes[i] = push_start(&pp);
 	}

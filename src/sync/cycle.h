@@ -14,6 +14,7 @@
 #include "ldap/source.h"
 #include "log.h"
 #include "state/state.h"
+#include "targets/target.h"
 
 struct cycle_report {
 	unsigned number;
@@ -28,6 +29,7 @@ struct cycle_report {
 
 struct cycle_params {
 	const struct conf *conf;
+	struct target **targets;	/* parallel to conf->targets */
 	struct source *source;
 	struct state *state;
 	struct http_engine *http;

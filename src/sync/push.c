@@ -1,35 +1,108 @@
 #include "config.h"
 
+#include "http/backoff.h"
 #include "log_ids.h"
 #include "sync/push.h"
+#include "targets/classify.h"
+#include "util/minheap.h"
+#include "util/ptrq.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-struct push_request {
-	struct push *push;
+/* Requests prepared in one round; bounds the stack, not throughput. */
+#define PUSH_ROUND_MAX 64
+#define PUSH_TIMER_ACCURACY_USEC 1
+/* Throttled answers tolerated per member in one cycle. */
+#define PUSH_MAX_THROTTLES 20
+
+/* A member of the plan on its way (the engine's view around the driver's
+ * struct push_item). */
+struct pitem {
+	struct push_item it;
 	const struct action *action;
+	unsigned attempts;	/* retries after transient failures */
+	unsigned throttles;
+	bool pending;		/* recorded pending: a creating request went out */
+	bool done;
+};
+
+enum job_kind {
+	JOB_STEP,	/* one member's step request */
+	JOB_BATCH,	/* a batched add */
+	JOB_TOKEN,	/* an auth token fetch */
+};
+
+struct job {
+	struct push *push;
+	enum job_kind kind;
+	struct pitem **items;
+	size_t n;
+	struct http_request req;
+	bool creates;
 };
 
 struct push {
 	struct push_params params;
 	struct push_stats stats;
-	size_t next;		/* next action index to consider */
+	struct pitem *items;
+	size_t n_items;
+	struct ptrq ready;	/* members whose next step is to be built */
+	struct ptrq prepared;	/* jobs built but not sent (rate limit, token) */
+	struct minheap delayed;	/* members waiting out a retry backoff */
+	struct pitem **pool;	/* members waiting for a batched add */
+	size_t pool_len;
 	size_t inflight;
+	unsigned txn_depth;
+	unsigned token_attempts;
+	bool token_inflight;
+	bool auth_refreshed;	/* a refused token was refreshed once this cycle */
 	bool stopping;
 	bool finished;
+	bool first_throttle_logged;
+	sd_event_source *timer;
+	sd_event_source *kick;
 };
 
-static void push_fill(struct push *p);
+static void push_pump(struct push *p);
+
+static const struct conf_target *push_conf(const struct push *p)
+{
+	return p->params.target->conf;
+}
+
+/* ------------------------------------------------------------ state */
+
+/* All writes of one event-loop callback share a transaction; it is
+ * committed before control returns to the loop, hence before any request
+ * marked pending in it leaves the process. */
+static void push_txn_begin(struct push *p)
+{
+	if (p->txn_depth++ == 0 && state_begin(p->params.state) < 0)
+		log_error(p->params.log, "%s: cannot write to the state database: %s", push_conf(p)->name,
+			  state_errmsg(p->params.state));
+}
+
+static void push_txn_end(struct push *p)
+{
+	if (--p->txn_depth == 0 && state_commit(p->params.state) < 0) {
+		log_error(p->params.log, "%s: cannot commit to the state database: %s", push_conf(p)->name,
+			  state_errmsg(p->params.state));
+		state_rollback(p->params.state);
+	}
+}
 
 static const struct log_fields *push_fields(struct log_fields *f, const struct push *p, const struct action *a,
 					    const char *action, const char *result, int http_status,
 					    const char *msgid)
 {
 	*f = (struct log_fields){
-		.message_id = msgid, .target = p->params.target->name, .dn = a->dn, .member = a->key,
+		.message_id = msgid, .target = push_conf(p)->name, .dn = a->dn, .member = a->key,
 		.action = action, .result = result, .http_status = http_status,
 	};
 	return f;
@@ -40,26 +113,11 @@ static void push_record_local(struct push *p)
 	const struct plan *plan = p->params.plan;
 	struct state *st = p->params.state;
 	struct logger *log = p->params.log;
-	const char *tname = p->params.target->name;
+	const char *tname = push_conf(p)->name;
 	int64_t now = time_now_unix();
-	bool any = false;
 	struct log_fields f;
 
-	for (size_t i = 0; i < plan->n; i++) {
-		const struct action *a = &plan->actions[i];
-		any = any || a->kind == ACTION_RECORD_INVALID || a->kind == ACTION_CLEAR_ERROR;
-		/* Nothing to record until updates exist, but whoever looks for
-		 * this member should find why it was left alone. */
-		if (a->kind == ACTION_STALE)
-			log_event(log, LOG_DEBUG, push_fields(&f, p, a, "update", "unsupported", 0, MSGID_MEMBER_STALE),
-				  "%s: %s (%s) %s", tname, a->key, a->dn, a->reason);
-	}
-	if (!any)
-		return;
-	if (state_begin(st) < 0) {
-		log_error(log, "%s: cannot write to the state database: %s", tname, state_errmsg(st));
-		return;
-	}
+	push_txn_begin(p);
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct action *a = &plan->actions[i];
 		int r;
@@ -72,6 +130,12 @@ static void push_record_local(struct push *p)
 			log_event(log, LOG_INFO, push_fields(&f, p, a, "skip", "valid", 0, MSGID_MEMBER_VALID),
 				  "%s: %s is valid again", tname, a->dn);
 		} else {
+			/* Nothing to record until updates exist, but whoever looks
+			 * for this member should find why it was left alone. */
+			if (a->kind == ACTION_STALE)
+				log_event(log, LOG_DEBUG,
+					  push_fields(&f, p, a, "update", "unsupported", 0, MSGID_MEMBER_STALE),
+					  "%s: %s (%s) %s", tname, a->key, a->dn, a->reason);
 			continue;
 		}
 		if (r < 0)
@@ -80,52 +144,22 @@ static void push_record_local(struct push *p)
 		else
 			p->stats.recorded++;
 	}
-	if (state_commit(st) < 0) {
-		log_error(log, "%s: cannot commit to the state database: %s", tname, state_errmsg(st));
-		state_rollback(st);
-	}
+	push_txn_end(p);
 }
 
-static void push_maybe_done(struct push *p)
+/* The member's final outcome for this cycle: state, log, stats. */
+static void push_finish_item(struct push *p, struct pitem *pi, const struct outcome *o, int http_status)
 {
-	if (p->finished || p->inflight > 0)
-		return;
-	bool more = !p->stopping && !p->stats.paused && p->next < p->params.plan->n;
-	if (more)
-		return;
-	p->finished = true;
-	p->params.done(p->params.ud);
-}
-
-static void push_pause(struct push *p, const char *why)
-{
-	if (p->stats.paused)
-		return;
-	p->stats.paused = true;
-	struct log_fields f = { .message_id = MSGID_TARGET_PAUSED, .target = p->params.target->name,
-				.result = "paused" };
-	log_event(p->params.log, LOG_ERR, &f, "%s: paused for the rest of this cycle: %s", p->params.target->name,
-		  why);
-}
-
-static void push_on_response(const struct http_response *resp, void *ud)
-{
-	struct push_request *pr = ud;
-	struct push *p = pr->push;
-	const struct action *a = pr->action;
-	const struct conf_target *t = p->params.target;
-	struct state *st = p->params.state;
-	struct outcome o = { .retry_after = -1 };
-	struct log_fields f;
+	const struct conf_target *t = push_conf(p);
+	const struct action *a = pi->action;
 	int64_t now = time_now_unix();
-	int http_status = (int)resp->status;
+	struct log_fields f;
+	const char *rid = o->remote_id ? o->remote_id : pi->it.remote_id;
+	struct state_outcome so = {
+		.dn = a->dn, .member_key = a->key, .payload_hash = a->hash, .remote_id = rid,
+	};
 
-	free(pr);
-	p->inflight--;
-	t->driver->classify_add(t, resp, &o);
-
-	struct state_outcome so = { .payload_hash = a->hash, .remote_id = o.remote_id };
-	switch (o.kind) {
+	switch (o->kind) {
 	case OUTCOME_OK:
 		so.status = MEMBER_SYNCED;
 		p->stats.added++;
@@ -137,111 +171,601 @@ static void push_on_response(const struct http_response *resp, void *ud)
 		p->stats.duplicate++;
 		log_event(p->params.log, LOG_INFO,
 			  push_fields(&f, p, a, "add", "duplicate", http_status, MSGID_MEMBER_ADDED),
-			  "%s: %s (%s) is already there; recorded as synced (%s)", t->name, a->key, a->dn, o.reason);
+			  "%s: %s (%s) is already there; recorded as synced (%s)", t->name, a->key, a->dn,
+			  o->reason ? o->reason : "duplicate");
 		break;
 	case OUTCOME_INVALID:
 		so.status = MEMBER_INVALID;
-		so.error = o.reason;
+		so.error = o->reason;
 		p->stats.rejected++;
 		log_event(p->params.log, LOG_WARNING,
 			  push_fields(&f, p, a, "add", "invalid", http_status, MSGID_MEMBER_INVALID),
 			  "%s: %s (%s) was rejected and is skipped until it changes: %s", t->name, a->key, a->dn,
-			  o.reason);
+			  o->reason);
 		break;
 	default:
 		so.status = MEMBER_FAILED;
-		so.error = o.reason;
-		so.next_attempt_at = now + (o.retry_after > 0 ? o.retry_after : 0);
+		so.error = o->reason;
+		so.next_attempt_at = now + (o->retry_after > 0 ? o->retry_after : 0);
 		p->stats.failed++;
 		log_event(p->params.log, LOG_WARNING,
-			  push_fields(&f, p, a, "add", outcome_kind_name(o.kind), http_status, MSGID_MEMBER_FAILED),
-			  "%s: adding %s (%s) failed (%s), will retry: %s", t->name, a->key, a->dn,
-			  outcome_kind_name(o.kind), o.reason);
-		if (o.kind == OUTCOME_AUTH)
-			push_pause(p, "the target refused our credentials");
-		else if (o.kind == OUTCOME_THROTTLED)
-			push_pause(p, "the target asks us to slow down");
+			  push_fields(&f, p, a, "add", outcome_kind_name(o->kind), http_status, MSGID_MEMBER_FAILED),
+			  "%s: adding %s (%s) failed (%s), will retry next cycle: %s", t->name, a->key, a->dn,
+			  outcome_kind_name(o->kind), o->reason ? o->reason : "no reason given");
 		break;
 	}
-	if (state_record_outcome(st, t->name, a->source_id, &so, now) < 0)
-		/* The row stays pending: the next cycle sends it again and the
-		 * driver recognises it as already there. */
+	push_txn_begin(p);
+	if (state_record_outcome(p->params.state, t->name, a->source_id, &so, now) < 0)
+		/* A pending row stays pending: the next cycle sends it again
+		 * and the driver recognises it as already there. */
 		log_error(p->params.log, "%s: cannot record the outcome for %s: %s", t->name, a->dn,
-			  state_errmsg(st));
+			  state_errmsg(p->params.state));
+	push_txn_end(p);
+	pi->done = true;
+	p->stats.finished++;
+	/* Big directories: the parsed payload is not needed any more. */
+	json_object_put(pi->it.payload);
+	pi->it.payload = NULL;
+}
+
+static void push_fail_item(struct push *p, struct pitem *pi, enum outcome_kind kind, const char *reason)
+{
+	struct outcome o = { .kind = kind, .reason = (char *)reason, .retry_after = -1 };
+	push_finish_item(p, pi, &o, 0);
+}
+
+/* ------------------------------------------------------------ jobs */
+
+static struct job *push_job_new(struct push *p, enum job_kind kind, struct pitem **items, size_t n)
+{
+	struct job *j = XNEW(struct job);
+	const struct conf_target *t = push_conf(p);
+	j->push = p;
+	j->kind = kind;
+	j->items = n ? xmemdup(items, n * sizeof(*items)) : NULL;
+	j->n = n;
+	http_request_init(&j->req, "POST", NULL);
+	j->req.connect_timeout_ms = t->connect_timeout_ms;
+	j->req.timeout_ms = t->timeout_ms;
+	j->req.max_response = t->max_response;
+	return j;
+}
+
+static void push_job_free(struct job *j)
+{
+	if (!j)
+		return;
+	http_request_clear(&j->req);
+	free(j->items);
+	free(j);
+}
+
+static enum step_result push_step(struct push *p, struct pitem *pi, const struct http_response *resp,
+				  struct http_request *req, bool *creates, struct outcome *out)
+{
+	struct target *t = p->params.target;
+	const struct target_driver *d = push_conf(p)->driver;
+	if (d->step)
+		return d->step(t, &pi->it, resp, req, creates, out);
+	/* One request per member: the driver builds it and reads the answer. */
+	if (!resp) {
+		d->build_add(t, &pi->it, req);
+		*creates = true;
+		return STEP_SEND;
+	}
+	d->classify_add(t, resp, &pi->it, out);
+	return STEP_DONE;
+}
+
+static struct job *push_batch_job_of(struct push *p, struct pitem **items, size_t n)
+{
+	struct job *j = push_job_new(p, JOB_BATCH, items, n);
+	struct push_item **its = xcalloc(n, sizeof(*its));
+	for (size_t i = 0; i < n; i++)
+		its[i] = &j->items[i]->it;
+	push_conf(p)->driver->build_batch(p->params.target, its, n, &j->req);
+	free(its);
+	j->creates = true;
+	return j;
+}
+
+/* A batch of the first n members of the pool. */
+static struct job *push_batch_job(struct push *p, size_t n)
+{
+	struct job *j = push_batch_job_of(p, p->pool, n);
+	memmove(p->pool, p->pool + n, (p->pool_len - n) * sizeof(*p->pool));
+	p->pool_len -= n;
+	return j;
+}
+
+static void push_handle_outcome(struct push *p, struct pitem *pi, struct outcome *o, int http_status);
+
+/* Runs the member's next step; returns a job to send, or NULL when the
+ * member finished, joined the batch pool, or was put back. */
+static struct job *push_step_item(struct push *p, struct pitem *pi)
+{
+	struct outcome o = { .retry_after = -1 };
+	struct job *j = push_job_new(p, JOB_STEP, &pi, 1);
+	if (!pi->it.payload)
+		pi->it.payload = json_tokener_parse(pi->it.payload_text);
+	enum step_result r = push_step(p, pi, NULL, &j->req, &j->creates, &o);
+	if (r == STEP_SEND) {
+		outcome_clear(&o);
+		return j;
+	}
+	push_job_free(j);
+	if (r == STEP_BATCH)
+		p->pool[p->pool_len++] = pi;
+	else
+		push_handle_outcome(p, pi, &o, 0);
 	outcome_clear(&o);
+	return NULL;
+}
+
+/* The next job to send, or NULL. `going` is how many the current round
+ * already has, so a half-full batch is only sent when nothing else could
+ * still join it. */
+static struct job *push_next_job(struct push *p, size_t going)
+{
+	unsigned batch = push_conf(p)->batch_size;
+	struct job *j = ptrq_pop_front(&p->prepared);
+	if (j)
+		return j;
+	for (;;) {
+		if (batch && p->pool_len >= batch)
+			return push_batch_job(p, batch);
+		struct pitem *pi = ptrq_pop_front(&p->ready);
+		if (!pi)
+			break;
+		if ((j = push_step_item(p, pi)))
+			return j;
+	}
+	uint64_t due;
+	if (p->pool_len && p->inflight + going == 0 && !minheap_peek(&p->delayed, &due))
+		return push_batch_job(p, p->pool_len);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ outcomes */
+
+static void push_pause(struct push *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void push_pause(struct push *p, const char *fmt, ...)
+{
+	if (p->stats.paused)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *why = xvasprintf(fmt, ap);
+	va_end(ap);
+	p->stats.paused = true;
+	struct log_fields f = { .message_id = MSGID_TARGET_PAUSED, .target = push_conf(p)->name, .result = "paused" };
+	log_event(p->params.log, LOG_ERR, &f, "%s: paused for the rest of this cycle: %s", push_conf(p)->name, why);
+	free(why);
+}
+
+static void push_delay_item(struct push *p, struct pitem *pi, uint64_t usec)
+{
+	minheap_push(&p->delayed, time_now_mono_usec() + usec, pi);
+}
+
+static void push_throttled(struct push *p, struct pitem *pi, struct outcome *o, int http_status)
+{
+	struct target *t = p->params.target;
+	const struct conf_target *c = push_conf(p);
+	uint64_t now = time_now_mono_usec();
+
+	p->stats.throttled++;
+	ratelimit_throttled(&t->rl, now);
+	pi->throttles++;
+	uint64_t wait = o->retry_after > 0 ? (uint64_t)o->retry_after * 1000000u
+					   : backoff_delay_usec(pi->throttles, (uint64_t)(c->retry_delay * 1e6),
+								(uint64_t)(c->retry_max_delay * 1e6), backoff_random());
+	if (!p->first_throttle_logged) {
+		p->first_throttle_logged = true;
+		struct log_fields f = { .message_id = MSGID_TARGET_THROTTLED, .target = c->name, .result = "throttled",
+					.http_status = http_status };
+		log_event(p->params.log, LOG_NOTICE, &f,
+			  "%s: the API asks us to slow down (%s); waiting %.1f s, rate now %.2f requests/s", c->name,
+			  o->reason ? o->reason : "throttled", (double)wait / 1e6, ratelimit_rate(&t->rl));
+	}
+	if ((double)wait / 1e6 > c->max_wait || pi->throttles > PUSH_MAX_THROTTLES) {
+		if (o->retry_after < 0)
+			o->retry_after = (long)(wait / 1000000u);
+		push_finish_item(p, pi, o, http_status);
+		push_pause(p, "throttled for longer than max_wait (%.0f s)", c->max_wait);
+		return;
+	}
+	if (t->resume_at < now + wait)
+		t->resume_at = now + wait;
+	ptrq_push_back(&p->ready, pi);
+}
+
+/* Local midnight: DingTalk-style quotas reset daily. */
+static int64_t push_next_midnight(int64_t now)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+	localtime_r(&t, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_mday++;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm);
+}
+
+static void push_handle_outcome(struct push *p, struct pitem *pi, struct outcome *o, int http_status)
+{
+	const struct conf_target *c = push_conf(p);
+	struct target *t = p->params.target;
+
+	switch (o->kind) {
+	case OUTCOME_TRANSIENT:
+		if (pi->attempts < c->max_retries && !p->stopping) {
+			pi->attempts++;
+			p->stats.retries++;
+			push_delay_item(p, pi,
+					backoff_delay_usec(pi->attempts, (uint64_t)(c->retry_delay * 1e6),
+							   (uint64_t)(c->retry_max_delay * 1e6), backoff_random()));
+			return;
+		}
+		break;
+	case OUTCOME_THROTTLED:
+		push_throttled(p, pi, o, http_status);
+		return;
+	case OUTCOME_AUTH:
+		if (!p->auth_refreshed && auth_invalidate(t->auth)) {
+			p->auth_refreshed = true;
+			log_notice(p->params.log, "%s: the API refused our token; fetching a new one", c->name);
+			ptrq_push_back(&p->ready, pi);
+			return;
+		}
+		push_finish_item(p, pi, o, http_status);
+		push_pause(p, "the target refused our credentials (%s)", o->reason ? o->reason : "auth");
+		return;
+	case OUTCOME_QUOTA: {
+		int64_t now = time_now_unix();
+		int64_t until = o->retry_after > 0 ? now + o->retry_after : push_next_midnight(now);
+		o->retry_after = (long)(until - now);
+		push_finish_item(p, pi, o, http_status);
+		if (target_pause_until(t, until, o->reason) < 0)
+			log_error(p->params.log, "%s: cannot record the pause in the state database", c->name);
+		push_pause(p, "the API's quota is spent (%s); no requests until %lld", o->reason ? o->reason : "quota",
+			   (long long)until);
+		return;
+	}
+	case OUTCOME_SPLIT:
+		/* Only meaningful for batches; a batch of one is just invalid. */
+		o->kind = OUTCOME_INVALID;
+		break;
+	default:
+		break;
+	}
+	push_finish_item(p, pi, o, http_status);
+}
+
+/* ------------------------------------------------------------ answers */
+
+static void push_submit(struct push *p, struct job *j);
+static void push_on_answer(const struct http_response *resp, void *ud);
+
+static void push_token_fetch(struct push *p)
+{
+	if (p->token_inflight)
+		return;
+	struct job *j = push_job_new(p, JOB_TOKEN, NULL, 0);
+	auth_token_request(p->params.target->auth, push_conf(p)->url, &j->req);
+	p->token_inflight = true;
+	push_submit(p, j);
+}
+
+static void push_token_answer(struct push *p, const struct http_response *resp)
+{
+	char *err = NULL;
+	int r = auth_token_answer(p->params.target->auth, resp, time_now_unix(), &err);
+	p->token_inflight = false;
+	if (r == -EAGAIN) {
+		push_token_fetch(p);
+	} else if (r == -EACCES || (r < 0 && ++p->token_attempts > push_conf(p)->max_retries)) {
+		push_pause(p, "cannot get an access token: %s", err ? err : "refused");
+	} else if (r < 0) {
+		log_warning(p->params.log, "%s: getting an access token failed, will retry: %s", push_conf(p)->name,
+			    err ? err : "unknown error");
+		p->params.target->resume_at =
+			time_now_mono_usec() + backoff_delay_usec(p->token_attempts,
+								  (uint64_t)(push_conf(p)->retry_delay * 1e6),
+								  (uint64_t)(push_conf(p)->retry_max_delay * 1e6),
+								  backoff_random());
+	} else {
+		p->token_attempts = 0;
+	}
+	free(err);
+}
+
+static void push_batch_answer(struct push *p, struct job *j, const struct http_response *resp)
+{
+	const struct target_driver *d = push_conf(p)->driver;
+	struct outcome *outs = xcalloc(j->n, sizeof(*outs));
+	struct push_item **its = xcalloc(j->n, sizeof(*its));
+	for (size_t i = 0; i < j->n; i++) {
+		its[i] = &j->items[i]->it;
+		outs[i].retry_after = -1;
+	}
+	d->classify_batch(p->params.target, resp, its, j->n, outs);
+	if (j->n > 1 && outs[0].kind == OUTCOME_SPLIT) {
+		/* An atomic batch failed on some member: the halves show which. */
+		size_t half = j->n / 2;
+		ptrq_push_front(&p->prepared, push_batch_job_of(p, j->items + half, j->n - half));
+		ptrq_push_front(&p->prepared, push_batch_job_of(p, j->items, half));
+	} else {
+		for (size_t i = 0; i < j->n; i++)
+			push_handle_outcome(p, j->items[i], &outs[i], (int)resp->status);
+	}
+	for (size_t i = 0; i < j->n; i++)
+		outcome_clear(&outs[i]);
+	free(outs);
+	free(its);
+}
+
+static void push_step_answer(struct push *p, struct job *j, const struct http_response *resp)
+{
+	struct pitem *pi = j->items[0];
+	struct outcome o = { .retry_after = -1 };
+	struct job *next = push_job_new(p, JOB_STEP, &pi, 1);
+	enum step_result r = push_step(p, pi, resp, &next->req, &next->creates, &o);
+
+	if (r == STEP_SEND) {
+		/* The member's next request goes before new members' first. */
+		ptrq_push_front(&p->prepared, next);
+		next = NULL;
+	} else if (r == STEP_BATCH) {
+		p->pool[p->pool_len++] = pi;
+	} else {
+		push_handle_outcome(p, pi, &o, (int)resp->status);
+	}
+	push_job_free(next);
+	outcome_clear(&o);
+}
+
+static void push_on_answer(const struct http_response *resp, void *ud)
+{
+	struct job *j = ud;
+	struct push *p = j->push;
+	p->inflight--;
+	push_txn_begin(p);
+	switch (j->kind) {
+	case JOB_TOKEN:
+		push_token_answer(p, resp);
+		break;
+	case JOB_BATCH:
+		push_batch_answer(p, j, resp);
+		break;
+	case JOB_STEP:
+		push_step_answer(p, j, resp);
+		break;
+	}
+	if (resp->status >= 200 && resp->status < 300)
+		ratelimit_success(&p->params.target->rl);
+	push_job_free(j);
+	push_pump(p);
+	push_txn_end(p);
 	if (p->params.progress)
 		p->params.progress(p->params.ud);
-	push_fill(p);
-	push_maybe_done(p);
+	/* Last: done may free the push's owner. */
+	if (p->finished && p->params.done) {
+		push_done_fn done = p->params.done;
+		p->params.done = NULL;
+		done(p->params.ud);
+	}
 }
 
-/* Marks the next batch pending in one transaction, then sends it. */
-static void push_fill(struct push *p)
+static void push_submit(struct push *p, struct job *j)
 {
-	const struct plan *plan = p->params.plan;
-	const struct conf_target *t = p->params.target;
-	struct state *st = p->params.state;
-	const struct action *batch[256];
-	size_t nb = 0;
+	p->inflight++;
+	p->stats.requests++;
+	http_engine_submit(p->params.http, &j->req, push_on_answer, j);
+}
 
+/* ------------------------------------------------------------ the pump */
+
+static void push_arm(struct push *p, uint64_t when)
+{
+	uint64_t cur;
+	int enabled = SD_EVENT_OFF;
+	sd_event_source_get_enabled(p->timer, &enabled);
+	if (enabled != SD_EVENT_OFF && sd_event_source_get_time(p->timer, &cur) >= 0 && cur <= when)
+		return;
+	sd_event_source_set_time(p->timer, when);
+	sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
+}
+
+static bool push_idle(const struct push *p)
+{
+	uint64_t due;
+	return p->inflight == 0 && !p->token_inflight && !p->ready.len && !p->prepared.len && !p->pool_len &&
+	       !minheap_peek(&p->delayed, &due);
+}
+
+/* Members left behind by a stop or pause: those already sent once are
+ * recorded failed (their pending mark would otherwise mean "unknown");
+ * the others were never tried and stay as they were. */
+static void push_abandon(struct push *p)
+{
+	struct job *j;
+	while ((j = ptrq_pop_front(&p->prepared)))
+		push_job_free(j);
+	ptrq_release(&p->ready);
+	minheap_release(&p->delayed);
+	p->pool_len = 0;
+	const char *why = p->stopping ? "stopped before it could be retried" : "the target was paused";
+	for (size_t i = 0; i < p->n_items; i++)
+		if (p->items[i].pending && !p->items[i].done)
+			push_fail_item(p, &p->items[i], OUTCOME_TRANSIENT, why);
+}
+
+static void push_maybe_finish(struct push *p)
+{
+	if (p->finished)
+		return;
+	bool halted = p->stopping || p->stats.paused;
+	if (halted && (p->inflight || p->token_inflight))
+		return;
+	if (!halted && !push_idle(p))
+		return;
+	if (halted)
+		push_abandon(p);
+	p->finished = true;
+}
+
+/* Sends what can be sent now; arms the timer for what must wait. */
+static void push_pump(struct push *p)
+{
+	struct target *t = p->params.target;
+	const struct conf_target *c = push_conf(p);
+	uint64_t now = time_now_mono_usec(), due;
+	struct job *round[PUSH_ROUND_MAX];
+	size_t n = 0;
+
+	if (p->finished)
+		return;
+	while (minheap_peek(&p->delayed, &due) && due <= now)
+		ptrq_push_back(&p->ready, minheap_pop(&p->delayed));
 	if (p->stopping || p->stats.paused)
-		return;
-	while (p->inflight + nb < t->max_inflight && p->next < plan->n && nb < 256) {
-		const struct action *a = &plan->actions[p->next++];
-		if (a->kind == ACTION_ADD)
-			batch[nb++] = a;
+		goto out;
+	if (t->resume_at > now) {
+		push_arm(p, t->resume_at);
+		goto out;
 	}
-	if (nb == 0)
-		return;
-	int64_t now = time_now_unix();
-	int r = state_begin(st);
-	for (size_t i = 0; i < nb && r == 0; i++)
-		r = state_mark_pending(st, t->name, batch[i]->source_id, batch[i]->dn, batch[i]->key, batch[i]->hash,
-				       now);
-	if (r == 0)
-		r = state_commit(st);
-	if (r < 0) {
-		/* Sending without a pending record could add twice after a
-		 * crash; better to send nothing. */
-		log_error(p->params.log, "%s: cannot record pending adds in the state database: %s", t->name,
-			  state_errmsg(st));
-		state_rollback(st);
-		push_pause(p, "the state database cannot be written");
-		return;
+	push_txn_begin(p);
+	while (p->inflight + n < c->max_inflight && n < PUSH_ROUND_MAX && !p->token_inflight &&
+	       !p->stats.paused) {
+		struct job *j = push_next_job(p, n);
+		if (!j)
+			break;
+		uint64_t wait = ratelimit_take(&t->rl, now);
+		if (wait) {
+			ptrq_push_front(&p->prepared, j);
+			push_arm(p, now + wait);
+			break;
+		}
+		if (auth_apply(t->auth, &j->req, time_now_unix()) == -EAGAIN) {
+			ptrq_push_front(&p->prepared, j);
+			push_token_fetch(p);
+			break;
+		}
+		round[n++] = j;
 	}
-	for (size_t i = 0; i < nb; i++) {
-		struct http_request req;
-		http_request_init(&req, "POST", NULL);
-		req.connect_timeout_ms = t->connect_timeout_ms;
-		req.timeout_ms = t->timeout_ms;
-		req.max_response = t->max_response;
-		t->driver->build_add(t, batch[i]->payload, &req);
-		struct push_request *pr = XNEW(struct push_request);
-		pr->push = p;
-		pr->action = batch[i];
-		p->inflight++;
-		p->stats.sent++;
-		http_engine_submit(p->params.http, &req, push_on_response, pr);
+	/* Pending marks are written before the requests go (the transaction
+	 * commits before we return to the loop, which sends them). */
+	int64_t wall = time_now_unix();
+	for (size_t i = 0; i < n; i++) {
+		if (!round[i]->creates)
+			continue;
+		for (size_t k = 0; k < round[i]->n; k++) {
+			struct pitem *pi = round[i]->items[k];
+			if (state_mark_pending(p->params.state, c->name, pi->action->source_id, pi->action->dn,
+					       pi->action->key, pi->action->hash, wall) < 0) {
+				/* Sending without a pending record could add twice
+				 * after a crash: send nothing. */
+				log_error(p->params.log, "%s: cannot record pending adds in the state database: %s",
+					  c->name, state_errmsg(p->params.state));
+				push_pause(p, "the state database cannot be written");
+				continue;
+			}
+			pi->pending = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p->stats.paused)
+			push_job_free(round[i]);
+		else
+			push_submit(p, round[i]);
+	}
+	push_txn_end(p);
+	if (minheap_peek(&p->delayed, &due))
+		push_arm(p, due);
+out:
+	push_maybe_finish(p);
+}
+
+static void push_wake(struct push *p)
+{
+	push_txn_begin(p);
+	push_pump(p);
+	push_txn_end(p);
+	if (p->finished && p->params.done) {
+		push_done_fn done = p->params.done;
+		p->params.done = NULL;
+		done(p->params.ud);
 	}
 }
+
+static int push_on_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+	push_wake(ud);
+	return 0;
+}
+
+static int push_on_kick(sd_event_source *s, void *ud)
+{
+	push_wake(ud);
+	return 0;
+}
+
+/* ------------------------------------------------------------ public */
 
 struct push *push_start(const struct push_params *params)
 {
 	struct push *p = XNEW(struct push);
+	const struct plan *plan = params->plan;
+	const struct conf_target *c = params->target->conf;
 	p->params = *params;
-	p->stats.total = params->plan->counts.add;
+	p->stats.total = plan->counts.add;
+	p->items = xcalloc(plan->counts.add ? plan->counts.add : 1, sizeof(*p->items));
+	p->pool = xcalloc(plan->counts.add ? plan->counts.add : 1, sizeof(*p->pool));
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct action *a = &plan->actions[i];
+		if (a->kind != ACTION_ADD)
+			continue;
+		struct pitem *pi = &p->items[p->n_items++];
+		pi->action = a;
+		pi->it = (struct push_item){ .source_id = a->source_id, .dn = a->dn, .key = a->key, .hash = a->hash,
+					     .payload_text = a->payload };
+		ptrq_push_back(&p->ready, pi);
+	}
 	push_record_local(p);
-	push_fill(p);
-	if (p->inflight == 0)
+
+	char *reason = NULL;
+	int64_t until = target_paused_until(params->target, &reason);
+	if (p->n_items && until > time_now_unix()) {
+		struct log_fields f = { .message_id = MSGID_TARGET_PAUSED, .target = c->name, .result = "paused" };
+		log_event(params->log, LOG_NOTICE, &f, "%s: paused until %lld (%s); %zu members wait", c->name,
+			  (long long)until, reason ? reason : "asked by the API", p->n_items);
+		p->stats.paused = true;
+		ptrq_release(&p->ready);
+	}
+	free(reason);
+	if (!p->n_items || p->stats.paused) {
 		p->finished = true;
+		return p;
+	}
+	/* Accuracy 0 would mean sd-event's default of 250 ms, which alone
+	 * caps a rate-limited target at 4 requests/s. */
+	if (sd_event_add_time(params->event, &p->timer, CLOCK_MONOTONIC, 0, PUSH_TIMER_ACCURACY_USEC, push_on_timer, p) < 0 ||
+	    sd_event_add_defer(params->event, &p->kick, push_on_kick, p) < 0)
+		abort();
+	sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
+	sd_event_source_set_enabled(p->kick, SD_EVENT_ONESHOT);
 	return p;
 }
 
 void push_stop(struct push *p)
 {
+	if (p->finished)
+		return;
 	p->stopping = true;
-	if (p->inflight == 0)
-		p->finished = true;
+	push_txn_begin(p);
+	push_maybe_finish(p);
+	push_txn_end(p);
 }
 
 bool push_finished(const struct push *p)
@@ -256,5 +780,22 @@ const struct push_stats *push_get_stats(const struct push *p)
 
 void push_free(struct push *p)
 {
+	if (!p)
+		return;
+	struct job *j;
+	while ((j = ptrq_pop_front(&p->prepared)))
+		push_job_free(j);
+	ptrq_release(&p->prepared);
+	ptrq_release(&p->ready);
+	minheap_release(&p->delayed);
+	for (size_t i = 0; i < p->n_items; i++) {
+		json_object_put(p->items[i].it.payload);
+		free(p->items[i].it.resolved_id);
+		free(p->items[i].it.remote_id);
+	}
+	free(p->items);
+	free(p->pool);
+	sd_event_source_disable_unref(p->timer);
+	sd_event_source_disable_unref(p->kick);
 	free(p);
 }

@@ -20,6 +20,8 @@ const char *outcome_kind_name(enum outcome_kind k)
 	case OUTCOME_THROTTLED: return "throttled";
 	case OUTCOME_TRANSIENT: return "transient";
 	case OUTCOME_PERMANENT: return "permanent";
+	case OUTCOME_QUOTA: return "quota";
+	case OUTCOME_SPLIT: return "split";
 	}
 	return "?";
 }
@@ -98,6 +100,43 @@ const char *classify_json_text(json_object *obj, const char *key)
 {
 	json_object *v;
 	if (!obj || !json_object_object_get_ex(obj, key, &v) || !v)
+		return NULL;
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+	case json_type_int:
+	case json_type_double:
+		return json_object_get_string(v);
+	default:
+		return NULL;
+	}
+}
+
+json_object *classify_json_path(json_object *obj, const char *path)
+{
+	char *copy = xstrdup(path), *save = NULL;
+	json_object *cur = obj;
+	for (char *part = strtok_r(copy, ".", &save); part && cur; part = strtok_r(NULL, ".", &save)) {
+		if (json_object_is_type(cur, json_type_object)) {
+			if (!json_object_object_get_ex(cur, part, &cur))
+				cur = NULL;
+		} else if (json_object_is_type(cur, json_type_array)) {
+			char *end;
+			long idx = strtol(part, &end, 10);
+			cur = *end == '\0' && idx >= 0 && (size_t)idx < json_object_array_length(cur)
+				      ? json_object_array_get_idx(cur, (size_t)idx)
+				      : NULL;
+		} else {
+			cur = NULL;
+		}
+	}
+	free(copy);
+	return cur;
+}
+
+const char *classify_json_path_text(json_object *obj, const char *path)
+{
+	json_object *v = classify_json_path(obj, path);
+	if (!v)
 		return NULL;
 	switch (json_object_get_type(v)) {
 	case json_type_string:

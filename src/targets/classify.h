@@ -19,6 +19,11 @@ json_object *classify_json_body(const struct http_response *resp);
 
 /* A string or number member of obj as text, or NULL. */
 const char *classify_json_text(json_object *obj, const char *key);
+/* The value at a dotted path ("data.id", "items.0.user_id": numbers index
+ * arrays), or NULL. Borrowed from obj. */
+json_object *classify_json_path(json_object *obj, const char *path);
+/* Like classify_json_text, at a dotted path. */
+const char *classify_json_path_text(json_object *obj, const char *path);
 
 /* Default reason text: "HTTP <status>: <body excerpt>". Caller frees. */
 char *classify_status_reason(const struct http_response *resp);

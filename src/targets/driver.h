@@ -1,10 +1,15 @@
 /* The target driver contract. A driver describes one API: its member
- * schema, its extra config keys, how to build an add request and how to
- * read the answer. The HTTP engine, the push logic and the state cache are
- * shared, so adding an API is one new file plus one line in registry.c. */
+ * schema, its extra config keys, its auth defaults, and each member's
+ * journey as steps: build a request, read the answer, and either send the
+ * next request (a lookup to adopt an existing member's id, say), wait for
+ * a batched add, or finish with an outcome. Retries, backoff, throttling,
+ * rate limits, auth token refresh and the state cache are the engine's
+ * (src/sync/push.c); adding an API is one new file plus one line in
+ * registry.c. */
 #ifndef MS_TARGETS_DRIVER_H
 #define MS_TARGETS_DRIVER_H
 
+#include <json-c/json.h>
 #include <libconfig.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,18 +17,21 @@
 #include "config/cfgread.h"
 #include "http/http.h"
 #include "mapping/schema.h"
+#include "targets/auth.h"
 
-struct conf_target;
+struct target;
 
-/* What an API's answer means for the member. */
+/* What an API's answer means for a member. */
 enum outcome_kind {
 	OUTCOME_OK,		/* created */
 	OUTCOME_DUPLICATE,	/* already there: counts as synced */
 	OUTCOME_INVALID,	/* the API rejected this payload: skip until it changes */
-	OUTCOME_AUTH,		/* our credentials were refused: pause the target */
-	OUTCOME_THROTTLED,	/* slow down; retry later */
-	OUTCOME_TRANSIENT,	/* server or network trouble: retry later */
+	OUTCOME_AUTH,		/* credentials refused: refresh once, then pause the target */
+	OUTCOME_THROTTLED,	/* slow down; retry after retry_after */
+	OUTCOME_TRANSIENT,	/* server or network trouble: retry with backoff */
 	OUTCOME_PERMANENT,	/* an answer we do not understand: do not hammer */
+	OUTCOME_QUOTA,		/* the API's quota is spent: pause the target for retry_after */
+	OUTCOME_SPLIT,		/* an atomic batch failed on some member: retry its halves */
 };
 
 struct outcome {
@@ -39,6 +47,25 @@ void outcome_clear(struct outcome *o);
 void outcome_set(struct outcome *o, enum outcome_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* One member on its way to a target. */
+struct push_item {
+	const char *source_id;	/* from the plan, borrowed */
+	const char *dn;
+	const char *key;
+	const char *hash;
+	const char *payload_text;	/* the mapped payload as JSON text */
+	json_object *payload;	/* the same, parsed; drivers may read it */
+	int stage;		/* the driver's own progress marker, starts at 0 */
+	char *resolved_id;	/* the API's id for this person, when it needs one */
+	char *remote_id;	/* the member's id at the target, once known */
+};
+
+enum step_result {
+	STEP_SEND,	/* send *req; the answer comes back to step() */
+	STEP_BATCH,	/* ready for the batched add (build_batch) */
+	STEP_DONE,	/* finished: *out says how */
+};
+
 struct target_driver {
 	const char *name;
 	const char *summary;
@@ -46,21 +73,42 @@ struct target_driver {
 	size_t n_fields;
 	bool open_schema;
 	const char *default_key;		/* NULL: the target must set key */
-	/* Keys this driver adds to a target's group (NULL-terminated by a
-	 * { NULL } entry), besides the common ones. */
+	/* Keys this driver adds to a target's group ({ NULL } ends it). */
 	const struct cfg_key *keys;
-	/* Reads the driver's settings from the target group; reports problems
-	 * to cc. Returns the driver's config (freed with free_config) or NULL
-	 * when there were errors. */
+	struct auth_defaults auth;		/* auth.type NULL: no default */
+	bool auth_required;
+	double default_rate_limit;		/* requests/s, 0 = none */
+	unsigned max_batch;			/* members per add request; 0 = no batching */
+
+	/* Reads the driver's settings; reports problems to cc. Returns the
+	 * driver's config (freed with free_config) or NULL on errors. */
 	void *(*configure)(const struct cfg_ctx *cc, const config_setting_t *target, const char *where,
 			   const char *config_dir);
 	void (*free_config)(void *conf);
-	/* Fills req (already initialised with timeouts) to add one member
-	 * whose payload is the JSON object text `payload`. */
-	void (*build_add)(const struct conf_target *tc, const char *payload, struct http_request *req);
-	/* Reads the answer to an add. */
-	void (*classify_add)(const struct conf_target *tc, const struct http_response *resp,
+	/* Optional runtime state, kept across cycles. */
+	void *(*open)(struct target *t);
+	void (*close)(void *drv);
+
+	/* The member's next step. `resp` is the answer to the request the
+	 * previous call sent, or NULL on the first call and when the engine
+	 * retries (then the request of the current stage must be built
+	 * again: advance it->stage only on success). STEP_SEND fills req
+	 * (method, URL, headers, body; auth is added by the engine) and sets
+	 * *creates when the request may create the member (the engine then
+	 * records it pending first). STEP_DONE fills out. Optional: drivers
+	 * of one request per member set build_add/classify_add instead. */
+	enum step_result (*step)(struct target *t, struct push_item *it, const struct http_response *resp,
+				 struct http_request *req, bool *creates, struct outcome *out);
+	void (*build_add)(struct target *t, struct push_item *it, struct http_request *req);
+	void (*classify_add)(struct target *t, const struct http_response *resp, struct push_item *it,
 			     struct outcome *out);
+
+	/* Batched adds (max_batch > 1): one request for n members, and its
+	 * answer read into one outcome per member. OUTCOME_SPLIT on every
+	 * member asks the engine to retry the two halves separately. */
+	void (*build_batch)(struct target *t, struct push_item **items, size_t n, struct http_request *req);
+	void (*classify_batch)(struct target *t, const struct http_response *resp, struct push_item **items,
+			       size_t n, struct outcome *outs);
 };
 
 const struct target_driver *driver_find(const char *name);

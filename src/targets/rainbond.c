@@ -2,14 +2,15 @@
  * Facts (shared/targets/README.md): the Authorization header carries the
  * raw access key (no "Bearer"); 201 with an empty body; duplicate nick_name
  * is 409, duplicate email is 400 "email already exists", duplicate phone is
- * a 500; the server reads the misspelt field `origion`. */
+ * a 500; the server reads the misspelt field `origion`. A member that is
+ * already there is looked up (GET ?query=) to adopt its user_id. */
 #include "config.h"
 
+#include "http/encode.h"
 #include "mapping/checks.h"
-#include "targets/auth.h"
 #include "targets/classify.h"
 #include "targets/drivers.h"
-#include "config/conf.h"
+#include "targets/target.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -17,6 +18,11 @@
 #include <string.h>
 
 #define RAINBOND_USERS_PATH "openapi/v1/users"
+
+enum rainbond_stage {
+	RB_ADD,
+	RB_LOOKUP,	/* already there: find its user_id */
+};
 
 /* ^[a-zA-Z0-9_\-\u4e00-\u9fa5]+$, the server's nick_name rule. */
 static bool rainbond_nick_ok(const char *s, size_t len)
@@ -44,25 +50,14 @@ static const struct field_schema rainbond_fields[] = {
 	{ "origion", FT_STRING, 0, 0, 12, NULL, NULL },
 };
 
-static const struct cfg_key rainbond_keys[] = {
-	{ "auth", CFG_T_GROUP, CFG_REQUIRED },
-	{ NULL, 0, 0 },
-};
-
 struct rainbond_conf {
-	struct auth_header *auth;
 	char *users_url;
 };
 
 static void *rainbond_configure(const struct cfg_ctx *cc, const config_setting_t *target, const char *where,
 				const char *config_dir)
 {
-	struct auth_header *auth =
-		auth_header_configure(cc, target, where, config_dir, "Authorization", "");
-	if (!auth)
-		return NULL;
 	struct rainbond_conf *c = XNEW(struct rainbond_conf);
-	c->auth = auth;
 	c->users_url = http_url_join(cfg_string(target, "url", ""), RAINBOND_USERS_PATH);
 	return c;
 }
@@ -72,20 +67,8 @@ static void rainbond_free_config(void *conf)
 	struct rainbond_conf *c = conf;
 	if (!c)
 		return;
-	auth_header_free(c->auth);
 	free(c->users_url);
 	free(c);
-}
-
-static void rainbond_build_add(const struct conf_target *tc, const char *payload, struct http_request *req)
-{
-	const struct rainbond_conf *c = tc->driver_conf;
-	req->method = "POST";
-	req->url = xstrdup(c->users_url);
-	auth_header_apply(c->auth, req);
-	http_request_add_header(req, "Content-Type: application/json");
-	http_request_add_header(req, "Accept: application/json");
-	http_request_set_body(req, xstrdup(payload), strlen(payload));
 }
 
 /* Rainbond's validation answer: {"detail":"参数错误","err":{field:[msg]},"code":20400}. */
@@ -107,8 +90,7 @@ static char *rainbond_reason(json_object *body, const struct http_response *resp
 	return s;
 }
 
-static void rainbond_classify_add(const struct conf_target *tc, const struct http_response *resp,
-				  struct outcome *out)
+static void rainbond_classify(const struct http_response *resp, struct outcome *out)
 {
 	json_object *body = NULL;
 	long st = resp->status;
@@ -147,15 +129,79 @@ out:
 	json_object_put(body);
 }
 
+/* The user_id of the user whose nick_name is exactly `nick` in a
+ * {"users":[...],"total":N} page (the query is a substring match). */
+static char *rainbond_find_user(const struct http_response *resp, const char *nick)
+{
+	json_object *body = classify_json_body(resp), *users;
+	char *id = NULL;
+	if (body && json_object_object_get_ex(body, "users", &users) && json_object_is_type(users, json_type_array)) {
+		size_t n = json_object_array_length(users);
+		for (size_t i = 0; i < n && !id; i++) {
+			json_object *u = json_object_array_get_idx(users, i);
+			const char *name = classify_json_text(u, "nick_name");
+			const char *uid = classify_json_text(u, "user_id");
+			if (name && uid && strcmp(name, nick) == 0)
+				id = xstrdup(uid);
+		}
+	}
+	json_object_put(body);
+	return id;
+}
+
+static enum step_result rainbond_step(struct target *t, struct push_item *it, const struct http_response *resp,
+				      struct http_request *req, bool *creates, struct outcome *out)
+{
+	const struct rainbond_conf *c = t->conf->driver_conf;
+
+	if (it->stage == RB_ADD && !resp) {
+		req->method = "POST";
+		req->url = xstrdup(c->users_url);
+		http_request_add_header(req, "Content-Type: application/json");
+		http_request_add_header(req, "Accept: application/json");
+		http_request_set_body(req, xstrdup(it->payload_text), strlen(it->payload_text));
+		*creates = true;
+		return STEP_SEND;
+	}
+	if (it->stage == RB_ADD) {
+		rainbond_classify(resp, out);
+		if (out->kind != OUTCOME_DUPLICATE)
+			return STEP_DONE;
+		it->stage = RB_LOOKUP;
+		resp = NULL;
+	}
+	if (!resp) {
+		char *q = encode_url_component(it->key, strlen(it->key));
+		req->method = "GET";
+		req->url = xasprintf("%s?query=%s&page=1&page_size=100", c->users_url, q);
+		free(q);
+		http_request_add_header(req, "Accept: application/json");
+		return STEP_SEND;
+	}
+	/* The lookup answered. Being there is what counts; the id is a bonus
+	 * for later updates, so only trouble worth a retry is reported. */
+	if (classify_common(resp, out)) {
+		if (out->kind != OUTCOME_TRANSIENT && out->kind != OUTCOME_THROTTLED && out->kind != OUTCOME_AUTH)
+			outcome_set(out, OUTCOME_DUPLICATE, "already at Rainbond (its id could not be looked up)");
+		return STEP_DONE;
+	}
+	it->remote_id = resp->status == 200 ? rainbond_find_user(resp, it->key) : NULL;
+	if (it->remote_id)
+		outcome_set(out, OUTCOME_DUPLICATE, "already at Rainbond as user %s", it->remote_id);
+	else
+		outcome_set(out, OUTCOME_DUPLICATE, "already at Rainbond (its id was not found by nick_name)");
+	return STEP_DONE;
+}
+
 const struct target_driver driver_rainbond = {
 	.name = "rainbond",
 	.summary = "Rainbond console OpenAPI, POST /openapi/v1/users",
 	.fields = rainbond_fields,
 	.n_fields = sizeof(rainbond_fields) / sizeof(rainbond_fields[0]),
 	.default_key = "nick_name",
-	.keys = rainbond_keys,
+	.auth = { .type = "header", .header = "Authorization", .scheme = "" },
+	.auth_required = true,
 	.configure = rainbond_configure,
 	.free_config = rainbond_free_config,
-	.build_add = rainbond_build_add,
-	.classify_add = rainbond_classify_add,
+	.step = rainbond_step,
 };

@@ -14,6 +14,8 @@ ms_rainbond_target() {
     cat <<EOT
   { name = "$name"; driver = "rainbond"; url = "$SIM_URL";
     auth = { key_file = "$SIM_RAINBOND_KEYFILE"; };
+    # Tests wait for retries; keep their backoff short.
+    retry_delay = 0.05; retry_max_delay = 0.2; max_retries = 3;
     map = {
       nick_name = "\${uid}";
       email = "\${mail | lower}";
@@ -31,7 +33,8 @@ ms_rest_target() {
     local name=${1:-hr-api}
     cat <<EOT
   { name = "$name"; driver = "rest"; url = "$SIM_URL/rest/members";
-    key = "email"; remote_id_field = "id";
+    key = "email"; remote_id_path = "id";
+    retry_delay = 0.05; retry_max_delay = 0.2; max_retries = 3;
     auth = { key_file = "$SIM_REST_TOKENFILE"; };
     map = {
       email = "\${mail | lower}";

@@ -33,15 +33,30 @@ vg() {
     fi
 }
 
-# First run adds everything to both targets; 5 answers are 500s.
+# First run: everything to both targets, through 5 transient failures
+# (retried within the cycle) and a 429 with Retry-After.
 ms_sim_fault '{"api":"rest","status":500,"count":5}'
+ms_sim_fault '{"api":"rainbond","status":429,"count":1,"headers":{"Retry-After":"1"}}'
 vg first
-ms_assert_eq 1 "$MS_RC" "first run (5 failures) exit status"
+ms_assert_eq 0 "$MS_RC" "first run exit status"
 ms_assert_eq 203 "$(ms_sim_jq '.apis.rainbond.users | length')" "rainbond users"
-# Second run retries the failures and has nothing else to do.
+ms_assert_eq 205 "$(ms_sim_jq '.apis.rest.members | length')" "rest members"
+# Second run: a new user, and the REST API down for good: retries spent.
+ms_ldapadd <<EOT
+dn: uid=valgrind1,$LDAP_PEOPLE
+objectClass: inetOrgPerson
+uid: valgrind1
+cn: Val Grind
+sn: Grind
+mail: valgrind1@example.org
+EOT
+ms_sim_fault '{"api":"rest","status":503,"count":-1}'
 vg second
-ms_assert_eq 0 "$MS_RC" "second run exit status"
-ms_assert_eq 205 "$(ms_sim_jq '.apis.rest.members | length')" "rest members after the retry"
+ms_assert_eq 1 "$MS_RC" "second run (REST down) exit status"
+ms_sim_clear_faults
+vg third
+ms_assert_eq 0 "$MS_RC" "third run exit status"
+ms_assert_eq 206 "$(ms_sim_jq '.apis.rest.members | length')" "rest members after recovery"
 vg dry --dry-run
 ms_assert_eq 0 "$MS_RC" "dry-run exit status"
 ms_log "valgrind clean: $(grep -h 'total heap usage' "$T"/first.vg)"

@@ -19,7 +19,7 @@
 /* A secret larger than this is a wrong path, not a key. */
 #define MAX_SECRET 65536
 #define MAX_THREADS 256
-#define MAX_LATENCY_MS 600000
+#define MAX_LATENCY_MS SIM_MAX_DELAY_MS
 /* Bodies are buffered whole and json-c takes an int length. */
 #define MAX_BODY_LIMIT (1024ul * 1024 * 1024)
 
@@ -27,7 +27,8 @@ static void usage(FILE *out)
 {
 	fputs("usage: targetsim [--listen ADDR] [--port N] [--port-file FILE] [--threads N]\n"
 	      "                 [--rainbond-key-file FILE] [--rest-token-file FILE]\n"
-	      "                 [--rest-key-field NAME] [--latency-ms N] [--max-body BYTES]\n",
+	      "                 [--rest-key-field NAME] [--latency-ms N] [--max-body BYTES]\n"
+	      "                 [--ratelimit API=N/MS]... [--fault JSON]...\n",
 	      out);
 }
 
@@ -82,6 +83,60 @@ out:
 	free(buf);
 	fclose(f);
 	return ret;
+}
+
+/* The --ratelimit and --fault values, kept for every reset. */
+struct baseline {
+	struct sim_ratelimit_spec *ratelimits;
+	size_t n_ratelimits;
+	json_object **faults;
+	size_t n_faults;
+};
+
+static void baseline_free(struct baseline *b)
+{
+	free(b->ratelimits);
+	for (size_t i = 0; i < b->n_faults; i++)
+		json_object_put(b->faults[i]);
+	free(b->faults);
+}
+
+static int add_ratelimit(struct baseline *b, const char *spec)
+{
+	struct sim_ratelimit_spec rl;
+
+	if (sim_ratelimit_parse(spec, &rl) < 0) {
+		fprintf(stderr, "targetsim: --ratelimit %s: want API=N/MS with a known API, "
+			"N in 1..%u and MS in 1..%u\n", spec, SIM_RATELIMIT_MAX_LIMIT,
+			SIM_RATELIMIT_MAX_WINDOW_MS);
+		return -EINVAL;
+	}
+	b->ratelimits = sim_xrealloc(b->ratelimits,
+				     (b->n_ratelimits + 1) * sizeof(*b->ratelimits));
+	b->ratelimits[b->n_ratelimits++] = rl;
+	return 0;
+}
+
+/* Checked here, so a typo fails the start rather than every reset. */
+static int add_fault(struct baseline *b, const char *text)
+{
+	json_object *obj;
+	struct sim_fault *f;
+	const char *err;
+
+	if (sim_json_parse(text, strlen(text), &obj) < 0) {
+		fprintf(stderr, "targetsim: --fault %s: not JSON\n", text);
+		return -EINVAL;
+	}
+	if (sim_fault_from_json(obj, &f, &err) < 0) {
+		fprintf(stderr, "targetsim: --fault %s: %s\n", text, err);
+		json_object_put(obj);
+		return -EINVAL;
+	}
+	sim_fault_free(f);
+	b->faults = sim_xrealloc(b->faults, (b->n_faults + 1) * sizeof(*b->faults));
+	b->faults[b->n_faults++] = obj;
+	return 0;
 }
 
 /* Fills addr from a literal loopback address; anything else is refused so
@@ -150,6 +205,8 @@ enum {
 	OPT_REST_KEY_FIELD,
 	OPT_LATENCY_MS,
 	OPT_MAX_BODY,
+	OPT_RATELIMIT,
+	OPT_FAULT,
 	OPT_HELP,
 };
 
@@ -163,13 +220,16 @@ static const struct option long_opts[] = {
 	{ "rest-key-field", required_argument, NULL, OPT_REST_KEY_FIELD },
 	{ "latency-ms", required_argument, NULL, OPT_LATENCY_MS },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "ratelimit", required_argument, NULL, OPT_RATELIMIT },
+	{ "fault", required_argument, NULL, OPT_FAULT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
 
 /* Returns 0, 1 for --help, or -EINVAL after saying what is wrong. */
 static int parse_args(int argc, char **argv, struct sim_config *cfg,
-		      const char **rainbond_key_file, const char **rest_token_file)
+		      const char **rainbond_key_file, const char **rest_token_file,
+		      struct baseline *base)
 {
 	unsigned long n;
 	int c;
@@ -225,6 +285,14 @@ static int parse_args(int argc, char **argv, struct sim_config *cfg,
 			}
 			cfg->max_body = n;
 			break;
+		case OPT_RATELIMIT:
+			if (add_ratelimit(base, optarg) < 0)
+				return -EINVAL;
+			break;
+		case OPT_FAULT:
+			if (add_fault(base, optarg) < 0)
+				return -EINVAL;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return 1;
@@ -268,6 +336,7 @@ int main(int argc, char **argv)
 		.max_body = 1048576,
 	};
 	const char *rainbond_key_file = NULL, *rest_token_file = NULL;
+	struct baseline base = { 0 };
 	struct sockaddr_storage addr;
 	struct MHD_Daemon *daemon = NULL;
 	const union MHD_DaemonInfo *info;
@@ -277,11 +346,15 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int rc, sig, ret = EXIT_USAGE;
 
-	rc = parse_args(argc, argv, &cfg, &rainbond_key_file, &rest_token_file);
+	rc = parse_args(argc, argv, &cfg, &rainbond_key_file, &rest_token_file, &base);
 	if (rc) {
 		ret = rc > 0 ? 0 : EXIT_USAGE;
 		goto out;
 	}
+	cfg.ratelimits = base.ratelimits;
+	cfg.n_ratelimits = base.n_ratelimits;
+	cfg.faults = base.faults;
+	cfg.n_faults = base.n_faults;
 	rc = loopback_addr(cfg.listen, cfg.port, &addr, &ipv6);
 	if (rc < 0) {
 		fprintf(stderr, "targetsim: --listen %s: %s\n", cfg.listen,
@@ -310,7 +383,9 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	/* Suspend/resume is how waits leave the worker threads free. */
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+		MHD_ALLOW_SUSPEND_RESUME;
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
 	daemon = MHD_start_daemon(flags, (uint16_t)cfg.port, NULL, NULL,
@@ -350,11 +425,15 @@ int main(int argc, char **argv)
 	} while (rc == EINTR);
 	ret = 0;
 out:
+	/* MHD must not be stopped with suspended connections. */
+	if (sim_ready)
+		sim_stop(&sim);
 	if (daemon)
 		MHD_stop_daemon(daemon);
 	if (sim_ready)
 		sim_fini(&sim);
 	free(cfg.rainbond_key);
 	free(cfg.rest_token);
+	baseline_free(&base);
 	return ret;
 }

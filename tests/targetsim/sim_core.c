@@ -1,6 +1,6 @@
 /*
  * HTTP plumbing shared by every simulated API: body collection, dispatch,
- * latency, fault injection, stats and the request log.
+ * latency, rate limits, fault injection, stats and the request log.
  */
 #include "sim.h"
 
@@ -66,6 +66,26 @@ char *sim_xstrndup(const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* time */
+
+uint64_t sim_now_ms(void)
+{
+	struct timespec ts;
+
+	/* Cannot fail for CLOCK_MONOTONIC with a valid pointer. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int64_t sim_wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 /* ------------------------------------------------------------------ */
@@ -483,11 +503,30 @@ void sim_fault_add(struct sim *sim, struct sim_fault *fault)
 	sim->faults = fault;
 }
 
-/* Consumes one use of the first fault that matches; the caller gets a
- * detached copy of what to answer, since the fault may be used up. */
+/* How an answer reaches the client; a fault may change it. */
+struct delivery {
+	unsigned int delay_ms;
+	unsigned int slow_bps;
+	bool reset;
+};
+
+/* splitmix64: tiny, and good enough to decide which request fails. */
+static uint64_t fault_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Consumes one use of the first fault that matches and fires; the caller
+ * gets a detached copy of what to do, since the fault may be used up. A
+ * fault that lets the request pass, by skip or by chance, leaves it to
+ * the older ones: each is a layer of its own. */
 static bool fault_take(struct sim *sim, const struct sim_api *api,
 		       const char *method, const char *key, size_t key_len,
-		       struct sim_reply *reply)
+		       struct sim_reply *reply, struct delivery *how, bool *handle)
 {
 	struct sim_fault **pp;
 
@@ -505,12 +544,22 @@ static bool fault_take(struct sim *sim, const struct sim_api *api,
 			f->skip--;
 			continue;
 		}
-		sim_reply_text(reply, f->status, f->content_type, f->body,
-			       strlen(f->body));
-		if (f->headers) {
-			json_object_object_foreach(f->headers, name, val)
-				sim_reply_header(reply, name, json_object_get_string(val));
+		/* 53 random bits make a uniform double in [0, 1). */
+		if (f->rate >= 0 &&
+		    (double)(fault_rand(&f->rng) >> 11) * 0x1.0p-53 >= f->rate)
+			continue;
+		if (!f->handle) {
+			sim_reply_text(reply, f->status, f->content_type, f->body,
+				       strlen(f->body));
+			if (f->headers) {
+				json_object_object_foreach(f->headers, name, val)
+					sim_reply_header(reply, name, json_object_get_string(val));
+			}
 		}
+		how->delay_ms = f->delay_ms;
+		how->slow_bps = f->slow_bps;
+		how->reset = f->reset;
+		*handle = f->handle;
 		if (f->remaining > 0 && --f->remaining == 0) {
 			*pp = f->next;
 			sim_fault_free(f);
@@ -520,11 +569,59 @@ static bool fault_take(struct sim *sim, const struct sim_api *api,
 	return false;
 }
 
+json_object *sim_faults_dump(const struct sim *sim)
+{
+	json_object *arr = json_object_new_array();
+
+	for (const struct sim_fault *f = sim->faults; f; f = f->next) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "api", json_object_new_string(f->api));
+		json_object_object_add(o, "method", f->method ?
+			json_object_new_string(f->method) : NULL);
+		json_object_object_add(o, "key", f->key ?
+			json_object_new_string(f->key) : NULL);
+		json_object_object_add(o, "skip", json_object_new_int64(f->skip));
+		json_object_object_add(o, "remaining", json_object_new_int64(f->remaining));
+		if (f->handle) {
+			json_object_object_add(o, "handle", json_object_new_boolean(1));
+		} else if (!f->reset) {
+			json_object_object_add(o, "status", json_object_new_int((int)f->status));
+		}
+		/* The seed is shown even when it was picked at random, so a
+		 * failure seen once can be replayed. */
+		if (f->rate >= 0) {
+			json_object_object_add(o, "rate", json_object_new_double(f->rate));
+			json_object_object_add(o, "seed", json_object_new_uint64(f->seed));
+		}
+		if (f->delay_ms)
+			json_object_object_add(o, "delay_ms", json_object_new_int64(f->delay_ms));
+		if (f->reset)
+			json_object_object_add(o, "reset", json_object_new_boolean(1));
+		if (f->slow_bps)
+			json_object_object_add(o, "slow_bytes_per_s",
+					       json_object_new_int64(f->slow_bps));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 /* ------------------------------------------------------------------ */
 /* stats and log */
 
+/* What stats_record() needs to know beyond method, route and path. */
+struct outcome {
+	int api;		/* index into sim_apis[], or -1 */
+	uint64_t arrival_ms;
+	unsigned int status;	/* 0: dropped */
+	const char *key;
+	size_t key_len;
+	bool throttled;
+	bool fault;
+};
+
 static void log_append(struct sim *sim, const char *method, const char *path,
-		       unsigned int status, const char *key, size_t key_len)
+		       const struct outcome *out)
 {
 	struct sim_log_entry *e;
 
@@ -540,18 +637,21 @@ static void log_append(struct sim *sim, const char *method, const char *path,
 	}
 	e = &sim->log[sim->log_len++];
 	e->seq = sim->requests;
+	e->t_ms = out->arrival_ms - sim->t0_ms;
+	e->api = out->api;
 	e->method = sim_utf8_sanitize(method, strlen(method), NULL);
 	e->path = sim_utf8_sanitize(path, strlen(path), NULL);
-	e->status = status;
+	e->status = out->status;
+	e->throttled = out->throttled;
+	e->fault = out->fault;
 	e->key = NULL;
 	e->key_len = 0;
-	if (key)
-		e->key = sim_utf8_sanitize(key, key_len, &e->key_len);
+	if (out->key)
+		e->key = sim_utf8_sanitize(out->key, out->key_len, &e->key_len);
 }
 
 static void stats_record(struct sim *sim, const char *method, const char *route,
-			 const char *path, unsigned int status,
-			 const char *key, size_t key_len)
+			 const char *path, const struct outcome *out)
 {
 	size_t mlen = strlen(method), rlen = strlen(route);
 	char *rkey = sim_xmalloc(mlen + 1 + rlen + 1);
@@ -572,13 +672,13 @@ static void stats_record(struct sim *sim, const char *method, const char *route,
 		json_object_object_add(sim->by_route, clean, per_route);
 	}
 	free(clean);
-	snprintf(code, sizeof(code), "%u", status);
+	snprintf(code, sizeof(code), "%u", out->status);
 	if (json_object_object_get_ex(per_route, code, &count))
 		json_object_int_inc(count, 1);
 	else
 		json_object_object_add(per_route, code, json_object_new_int64(1));
 
-	log_append(sim, method, path, status, key, key_len);
+	log_append(sim, method, path, out);
 }
 
 static void log_clear(struct sim *sim)
@@ -604,6 +704,8 @@ json_object *sim_stats_dump(const struct sim *sim)
 	json_object_object_add(obj, "requests", json_object_new_uint64(sim->requests));
 	json_object_object_add(obj, "log_dropped", json_object_new_uint64(sim->log_dropped));
 	json_object_object_add(obj, "by_route", routes);
+	json_object_object_add(obj, "throttled", sim_throttled_dump(sim));
+	json_object_object_add(obj, "now_ms", json_object_new_uint64(sim_now_ms() - sim->t0_ms));
 	return obj;
 }
 
@@ -612,11 +714,16 @@ static json_object *log_entry_json(const struct sim_log_entry *e)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "seq", json_object_new_uint64(e->seq));
+	json_object_object_add(o, "t_ms", json_object_new_uint64(e->t_ms));
+	json_object_object_add(o, "api", e->api >= 0 ?
+		json_object_new_string(sim_apis[e->api]->name) : NULL);
 	json_object_object_add(o, "method", json_object_new_string(e->method));
 	json_object_object_add(o, "path", json_object_new_string(e->path));
 	json_object_object_add(o, "status", json_object_new_int((int)e->status));
 	json_object_object_add(o, "key", e->key ?
 		json_object_new_string_len(e->key, (int)e->key_len) : NULL);
+	json_object_object_add(o, "throttled", json_object_new_boolean(e->throttled));
+	json_object_object_add(o, "fault", json_object_new_boolean(e->fault));
 	return o;
 }
 
@@ -677,6 +784,24 @@ int sim_api_index(const char *name)
 	return -ENOENT;
 }
 
+/* The command line's rate limits and faults; main.c validated them. */
+static void install_baseline(struct sim *sim)
+{
+	for (size_t i = 0; i < sim->cfg.n_ratelimits; i++) {
+		const struct sim_ratelimit_spec *rl = &sim->cfg.ratelimits[i];
+
+		sim_ratelimit_set(sim, rl->api, rl->limit, rl->window_ms);
+	}
+	/* In command-line order, so a later --fault wins like a later POST. */
+	for (size_t i = 0; i < sim->cfg.n_faults; i++) {
+		struct sim_fault *f;
+		const char *err;
+
+		if (sim_fault_from_json(sim->cfg.faults[i], &f, &err) == 0)
+			sim_fault_add(sim, f);
+	}
+}
+
 int sim_init(struct sim *sim, const struct sim_config *cfg)
 {
 	size_t n = 0;
@@ -688,20 +813,36 @@ int sim_init(struct sim *sim, const struct sim_config *cfg)
 		return -rc;
 	sim->cfg = *cfg;
 	sim->latency_ms = cfg->latency_ms;
+	sim->t0_ms = sim_now_ms();
 	sim->by_route = json_object_new_object();
 	while (sim_apis[n])
 		n++;
 	sim->api_state = sim_xcalloc(n, sizeof(*sim->api_state));
 	for (size_t i = 0; i < n; i++)
 		sim->api_state[i] = sim_apis[i]->state_new(sim);
+	sim->ratelimits = sim_xcalloc(n, sizeof(*sim->ratelimits));
+	install_baseline(sim);
+	rc = sim_waits_start(&sim->waits);
+	if (rc < 0) {
+		sim_fini(sim);
+		return rc;
+	}
 	return 0;
+}
+
+void sim_stop(struct sim *sim)
+{
+	sim_waits_stop(&sim->waits);
 }
 
 void sim_fini(struct sim *sim)
 {
+	sim_waits_fini(&sim->waits);
 	for (size_t i = 0; sim_apis[i]; i++)
 		sim_apis[i]->state_free(sim->api_state[i]);
 	free(sim->api_state);
+	sim_ratelimits_clear(sim);
+	free(sim->ratelimits);
 	sim_faults_clear(sim);
 	log_clear(sim);
 	json_object_put(sim->by_route);
@@ -710,9 +851,12 @@ void sim_fini(struct sim *sim)
 
 void sim_reset(struct sim *sim)
 {
-	for (size_t i = 0; sim_apis[i]; i++)
+	for (size_t i = 0; sim_apis[i]; i++) {
 		sim_apis[i]->reset(sim->api_state[i]);
+		sim->ratelimits[i].throttled = 0;
+	}
 	sim_faults_clear(sim);
+	sim_ratelimits_clear(sim);
 	log_clear(sim);
 	json_object_put(sim->by_route);
 	sim->by_route = json_object_new_object();
@@ -721,10 +865,16 @@ void sim_reset(struct sim *sim)
 	/* A test that slowed things down must not slow down the next one;
 	 * the command-line value is the baseline. */
 	sim->latency_ms = sim->cfg.latency_ms;
+	install_baseline(sim);
 }
 
 /* ------------------------------------------------------------------ */
 /* HTTP */
+
+/* Each slow chunk is what the rate earns in this long, so a slow body
+ * trickles rather than arriving in one late burst. */
+#define SLOW_TICK_MS 100
+#define SLOW_BLOCK 1024
 
 /* One per request, hung off MHD's con_cls. */
 struct upload {
@@ -733,6 +883,11 @@ struct upload {
 	size_t cap;
 	bool too_large;
 	bool answered;	/* refused early; MHD must not get a second reply */
+	uint64_t arrival_ms;	/* sim_now_ms() when the headers were in */
+	bool waited;	/* the latency is behind us */
+	bool decided;	/* reply and how hold the answer, due after how.delay_ms */
+	struct sim_reply reply;
+	struct delivery how;
 };
 
 static bool path_under(const char *path, const char *prefix)
@@ -751,18 +906,9 @@ static int find_api(const char *path)
 	return -ENOENT;
 }
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sim_reply *reply)
+static struct MHD_Response *make_response(struct sim_reply *reply)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	if (reply->body_len) {
 		resp = MHD_create_response_from_buffer(reply->body_len, reply->body,
@@ -772,6 +918,14 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sim_reply 
 	} else {
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	}
+	return resp;
+}
+
+static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct sim_reply *reply,
+				   struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -783,28 +937,140 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sim_reply 
 	return ret;
 }
 
-static void handle_api(struct sim *sim, struct sim_request *req,
-		       const struct upload *up, struct sim_reply *reply)
+/* A body sent at a trickle: the "slow_bytes_per_s" fault. */
+struct slow_body {
+	struct sim_waits *waits;
+	struct MHD_Connection *conn;
+	char *buf;
+	size_t len;
+	unsigned int bps;
+	uint64_t start_ms;
+};
+
+static ssize_t slow_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct slow_body *sb = cls;
+	size_t n = sb->bps / (1000 / SLOW_TICK_MS);
+	uint64_t due;
+
+	if (pos >= sb->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (!n)
+		n = 1;
+	if (n > max)
+		n = max;
+	if (n > sb->len - pos)
+		n = sb->len - pos;
+	/* A chunk leaves once the rate has earned its last byte, so the whole
+	 * body takes len / bps seconds after the headers. */
+	due = sb->start_ms + ((pos + n) * 1000 + sb->bps - 1) / sb->bps;
+	/* Zero means "ask again later"; only allowed with the connection
+	 * suspended, or MHD spins. Once the simulator is stopping, the rest
+	 * goes at full speed. */
+	if (sim_now_ms() < due && sim_wait_until(sb->waits, sb->conn, due) == 0)
+		return 0;
+	memcpy(buf, sb->buf + pos, n);
+	return (ssize_t)n;
+}
+
+static void slow_free(void *cls)
+{
+	struct slow_body *sb = cls;
+
+	free(sb->buf);
+	free(sb);
+}
+
+static struct MHD_Response *make_slow_response(struct sim *sim, struct MHD_Connection *conn,
+					       struct sim_reply *reply, unsigned int bps)
+{
+	struct slow_body *sb;
+	struct MHD_Response *resp;
+
+	if (!reply->body_len)
+		return make_response(reply);
+	sb = sim_xcalloc(1, sizeof(*sb));
+	sb->waits = &sim->waits;
+	sb->conn = conn;
+	sb->buf = reply->body;
+	sb->len = reply->body_len;
+	sb->bps = bps;
+	sb->start_ms = sim_now_ms();
+	resp = MHD_create_response_from_callback(sb->len, SLOW_BLOCK, slow_read, sb, slow_free);
+	if (!resp) {
+		free(sb);
+		return NULL;
+	}
+	reply->body = NULL;	/* slow_free() frees it now */
+	return resp;
+}
+
+/* The "reset" fault. MHD closes a connection whose handler says MHD_NO
+ * without answering, but orderly: shutdown() first, so the client sees an
+ * empty reply (FIN), and SO_LINGER cannot undo a FIN already sent.
+ * Connecting a TCP socket to AF_UNSPEC makes Linux abort it with a RST
+ * right here, which the client reads as "connection reset by peer"; MHD
+ * then closes the disconnected descriptor it still owns. Where that
+ * fails, the empty reply is the fallback. */
+static enum MHD_Result drop_connection(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci)
+		(void)connect(ci->connect_fd, &unspec, sizeof(unspec));
+	return MHD_NO;
+}
+
+static enum MHD_Result deliver(struct sim *sim, struct MHD_Connection *conn,
+			       struct upload *up)
+{
+	enum MHD_Result ret;
+
+	if (up->how.reset)
+		ret = drop_connection(conn);
+	else if (up->how.slow_bps)
+		ret = queue_reply(conn, &up->reply,
+				  make_slow_response(sim, conn, &up->reply, up->how.slow_bps));
+	else
+		ret = queue_reply(conn, &up->reply, make_response(&up->reply));
+	reply_clear(&up->reply);
+	return ret;
+}
+
+static void throttle_reply(struct sim *sim, int idx, const struct sim_request *req,
+			   unsigned int retry_after_s, struct sim_reply *reply)
+{
+	const struct sim_api *api = sim_apis[idx];
+	char secs[16];
+
+	if (api->throttle) {
+		if (api->throttle(sim, sim->api_state[idx], req, retry_after_s, reply) < 0 ||
+		    !reply->status)
+			sim_reply_error(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+		return;
+	}
+	sim_reply_error(reply, MHD_HTTP_TOO_MANY_REQUESTS, "rate limit exceeded");
+	snprintf(secs, sizeof(secs), "%u", retry_after_s);
+	sim_reply_header(reply, "Retry-After", secs);
+}
+
+static void handle_api(struct sim *sim, const struct sim_request *req, struct upload *up)
 {
 	int idx = find_api(req->path);
 	const struct sim_api *api = idx >= 0 ? sim_apis[idx] : NULL;
+	struct sim_reply *reply = &up->reply;
+	struct outcome out = { .api = idx, .arrival_ms = up->arrival_ms };
 	const char *route = "*";
-	const char *key = NULL;
-	size_t key_len = 0;
-	unsigned int latency;
-
-	pthread_mutex_lock(&sim->lock);
-	latency = sim->latency_ms;
-	pthread_mutex_unlock(&sim->lock);
-	/* Sleep unlocked so a slow answer does not stall the control plane. */
-	if (latency)
-		sleep_ms(latency);
+	unsigned int retry_after;
+	bool handle = true;
 
 	if (api) {
 		const char *r = api->route(req);
 
 		route = r ? r : "*";
-		key = api->log_key(sim, req, &key_len);
+		out.key = api->log_key(sim, req, &out.key_len);
 	}
 
 	pthread_mutex_lock(&sim->lock);
@@ -812,17 +1078,25 @@ static void handle_api(struct sim *sim, struct sim_request *req,
 		sim_reply_error(reply, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 	} else if (!api) {
 		sim_reply_error(reply, MHD_HTTP_NOT_FOUND, "no such endpoint");
-	} else if (!fault_take(sim, api, req->method, key, key_len, reply)) {
-		if (api->handle(sim, sim->api_state[idx], req, reply) < 0 || !reply->status)
+	} else if (!sim_ratelimit_admit(sim, idx, sim_now_ms(), &retry_after)) {
+		/* The gateway in front: ahead of faults and the API itself. */
+		out.throttled = true;
+		throttle_reply(sim, idx, req, retry_after, reply);
+	} else {
+		out.fault = fault_take(sim, api, req->method, out.key, out.key_len,
+				       reply, &up->how, &handle);
+		if (handle && (api->handle(sim, sim->api_state[idx], req, reply) < 0 ||
+			       !reply->status))
 			sim_reply_error(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
 	}
-	stats_record(sim, req->method, route, req->path, reply->status, key, key_len);
+	out.status = up->how.reset ? 0 : reply->status;
+	stats_record(sim, req->method, route, req->path, &out);
 	pthread_mutex_unlock(&sim->lock);
 }
 
-static enum MHD_Result answer(struct sim *sim, struct MHD_Connection *conn,
-			      const char *url, const char *method,
-			      struct upload *up)
+/* Works out the answer into up->reply and up->how. */
+static void decide(struct sim *sim, struct MHD_Connection *conn,
+		   const char *url, const char *method, struct upload *up)
 {
 	struct sim_request req = {
 		.method = method,
@@ -831,27 +1105,59 @@ static enum MHD_Result answer(struct sim *sim, struct MHD_Connection *conn,
 		.body = up->buf ? up->buf : "",
 		.body_len = up->too_large ? 0 : up->len,
 	};
-	struct sim_reply reply = { 0 };
-	enum MHD_Result ret;
 
 	if (req.body_len && sim_json_parse(req.body, req.body_len, &req.json) < 0)
 		req.json_error = true;
+	if (!up->too_large &&
+	    sim_form_content_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							      MHD_HTTP_HEADER_CONTENT_TYPE)) &&
+	    sim_form_parse(req.body, req.body_len, &req.form) < 0)
+		req.form_error = true;
 
 	if (sim_control_path(url)) {
 		pthread_mutex_lock(&sim->lock);
 		if (up->too_large)
-			sim_reply_error(&reply, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
-		else if (sim_control_handle(sim, &req, &reply) < 0 || !reply.status)
-			sim_reply_error(&reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+			sim_reply_error(&up->reply, MHD_HTTP_CONTENT_TOO_LARGE,
+					"request body too large");
+		else if (sim_control_handle(sim, &req, &up->reply) < 0 || !up->reply.status)
+			sim_reply_error(&up->reply, MHD_HTTP_INTERNAL_SERVER_ERROR,
+					"internal error");
 		pthread_mutex_unlock(&sim->lock);
 	} else {
-		handle_api(sim, &req, up, &reply);
+		handle_api(sim, &req, up);
 	}
 
+	/* Outside the lock: a big tree takes a while to free. */
 	json_object_put(req.json);
-	ret = send_reply(conn, &reply);
-	reply_clear(&reply);
-	return ret;
+	json_object_put(req.form);
+}
+
+/* Called once the request is all in, and again after every wait: latency
+ * first (before the API sees the request, like a slow network), then any
+ * fault delay (after it, like a slow server). */
+static enum MHD_Result answer(struct sim *sim, struct MHD_Connection *conn,
+			      const char *url, const char *method,
+			      struct upload *up)
+{
+	if (!up->decided) {
+		if (!up->waited && !up->answered && !sim_control_path(url)) {
+			unsigned int latency;
+
+			up->waited = true;
+			pthread_mutex_lock(&sim->lock);
+			latency = sim->latency_ms;
+			pthread_mutex_unlock(&sim->lock);
+			if (latency &&
+			    sim_wait_until(&sim->waits, conn, sim_now_ms() + latency) == 0)
+				return MHD_YES;
+		}
+		decide(sim, conn, url, method, up);
+		up->decided = true;
+		if (up->how.delay_ms &&
+		    sim_wait_until(&sim->waits, conn, sim_now_ms() + up->how.delay_ms) == 0)
+			return MHD_YES;
+	}
+	return deliver(sim, conn, up);
 }
 
 enum MHD_Result sim_access_handler(void *cls, struct MHD_Connection *conn,
@@ -866,6 +1172,7 @@ enum MHD_Result sim_access_handler(void *cls, struct MHD_Connection *conn,
 		const char *cl;
 
 		up = sim_xcalloc(1, sizeof(*up));
+		up->arrival_ms = sim_now_ms();
 		*con_cls = up;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -876,7 +1183,8 @@ enum MHD_Result sim_access_handler(void *cls, struct MHD_Connection *conn,
 			errno = 0;
 			n = strtoull(cl, &end, 10);
 			/* Refuse before the client uploads (and before MHD
-			 * sends "100 Continue"). */
+			 * sends "100 Continue"); no latency, nothing to wait
+			 * for once the answer is queued this early. */
 			if (errno == ERANGE || (end != cl && n > sim->cfg.max_body)) {
 				up->too_large = true;
 				up->answered = true;
@@ -930,6 +1238,8 @@ void sim_request_completed(void *cls, struct MHD_Connection *conn,
 
 	if (!up)
 		return;
+	/* Set when MHD gave up on the connection while it waited. */
+	reply_clear(&up->reply);
 	free(up->buf);
 	free(up);
 	*con_cls = NULL;

@@ -1,32 +1,45 @@
-/* Drivers: the requests they build and how they read every kind of answer,
- * including hostile ones. */
+/* Drivers: the requests they build, how they read every kind of answer
+ * (including hostile ones), and the auth providers' headers. */
 #include "config.h"
 
 #include "config/conf.h"
+#include "targets/target.h"
 #include "unit.h"
 
 static char *dir;
 static struct conf *conf;
+
+static const char *const conf_text =
+	"source = { uri = \"ldaps://h\"; base = \"dc=x\"; };\n"
+	"targets = (\n"
+	" { name = \"rb\"; driver = \"rainbond\"; url = \"http://127.0.0.1:9/console/\";\n"
+	"   auth = { key_file = \"rb.key\"; };\n"
+	"   map = { nick_name = \"${uid}\"; email = \"${mail}\"; password = \"${random_password(12)}\";"
+	" enterprise_id = \"e\"; }; },\n"
+	" { name = \"api\"; driver = \"rest\"; url = \"http://127.0.0.1:9/rest/members\";\n"
+	"   key = \"email\"; remote_id_path = \"data.id\"; success_status = [201];\n"
+	"   duplicate_status = [409, 400];\n"
+	"   auth = { key_file = \"rest.token\"; };\n"
+	"   map = { email = \"${mail}\"; }; },\n"
+	" { name = \"ding\"; driver = \"rest\"; url = \"http://127.0.0.1:9/user/{email}?x=1\"; method = \"PUT\";\n"
+	"   key = \"email\"; encoding = \"form\"; remote_id_path = \"result.userid\";\n"
+	"   auth = { type = \"query\"; key_file = \"rest.token\"; param = \"access_token\"; };\n"
+	"   secret_fields = [\"pw\"];\n"
+	"   rules = (\n"
+	"     { field = \"errcode\"; equals = 0; result = \"ok\"; },\n"
+	"     { field = \"errcode\"; equals = [60102, 60104]; result = \"duplicate\"; message = \"errmsg\"; },\n"
+	"     { field = \"errcode\"; equals = 90018; result = \"throttled\"; retry_after = \"wait\"; },\n"
+	"     { status = 200; field = \"errmsg\"; contains = \"quota\"; result = \"quota\"; }\n"
+	"   );\n"
+	"   map = { email = \"${mail}\"; dept = \"${ou[*]}\"; pw = \"${random_password(10)}\"; }; }\n"
+	");\n";
 
 static void setup(void)
 {
 	dir = unit_tmpdir();
 	free(unit_write(dir, "rb.key", "rb-raw-key\n", 0600));
 	free(unit_write(dir, "rest.token", "rest-token", 0600));
-	char *path = unit_write(dir, "m.conf",
-				"source = { uri = \"ldaps://h\"; base = \"dc=x\"; };\n"
-				"targets = (\n"
-				" { name = \"rb\"; driver = \"rainbond\"; url = \"http://127.0.0.1:9/console/\";\n"
-				"   auth = { key_file = \"rb.key\"; };\n"
-				"   map = { nick_name = \"${uid}\"; email = \"${mail}\"; password = \"x\";"
-				" enterprise_id = \"e\"; }; },\n"
-				" { name = \"api\"; driver = \"rest\"; url = \"http://127.0.0.1:9/rest/members\";\n"
-				"   key = \"email\"; remote_id_field = \"id\"; success_status = [201];\n"
-				"   duplicate_status = [409, 400];\n"
-				"   auth = { key_file = \"rest.token\"; };\n"
-				"   map = { email = \"${mail}\"; }; }\n"
-				");\n",
-				0644);
+	char *path = unit_write(dir, "m.conf", conf_text, 0644);
 	struct diag *d = diag_new();
 	int r = conf_load(path, &conf, d);
 	diag_print(d, stderr);
@@ -50,122 +63,248 @@ static bool has_header(const struct http_request *req, const char *h)
 	return false;
 }
 
-static void test_rainbond_request(void)
+static struct push_item item(const char *key, const char *payload)
 {
-	setup();
-	const struct conf_target *t = conf_find_target(conf, "rb");
-	struct http_request req;
-	http_request_init(&req, "GET", NULL);
-	t->driver->build_add(t, "{\"nick_name\":\"a\"}", &req);
-	CU_ASSERT_STRING_EQUAL(req.method, "POST");
-	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/console/openapi/v1/users");
-	/* Rainbond wants the raw key, not "Bearer <key>". */
-	CU_ASSERT(has_header(&req, "Authorization: rb-raw-key"));
-	CU_ASSERT(has_header(&req, "Content-Type: application/json"));
-	CU_ASSERT_STRING_EQUAL(req.body, "{\"nick_name\":\"a\"}");
-	CU_ASSERT_EQUAL(req.body_len, 17);
-	http_request_clear(&req);
-	teardown();
+	struct push_item it = { .source_id = "id", .dn = "uid=a,dc=x", .key = key, .payload_text = payload };
+	it.payload = json_tokener_parse(payload);
+	return it;
 }
 
-static struct outcome classify(const char *target, long status, const char *body)
+static void item_clear(struct push_item *it)
 {
-	const struct conf_target *t = conf_find_target(conf, target);
+	json_object_put(it->payload);
+	free(it->remote_id);
+	free(it->resolved_id);
+}
+
+/* One step: returns the result; req and out are filled as the driver
+ * left them (caller clears). */
+static enum step_result step(struct target *t, struct push_item *it, long status, const char *body,
+			     struct http_request *req, struct outcome *out)
+{
 	struct http_response resp = { .status = status, .retry_after = -1 };
+	bool creates = false;
 	if (status == 0)
 		resp.error = "Connection refused";
 	resp.body = (char *)(body ? body : "");
 	resp.body_len = body ? strlen(body) : 0;
-	struct outcome o = { .retry_after = -1 };
-	t->driver->classify_add(t, &resp, &o);
-	return o;
+	http_request_init(req, "GET", NULL);
+	*out = (struct outcome){ .retry_after = -1 };
+	return t->conf->driver->step(t, it, status < 0 ? NULL : &resp, req, &creates, out);
 }
 
-#define EXPECT_OUTCOME(target, status, body, kind_, reason_)                                \
+static void test_rainbond_request(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "rb"), NULL);
+	struct push_item it = item("a", "{\"nick_name\":\"a\"}");
+	struct http_request req;
+	struct outcome o;
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/console/openapi/v1/users");
+	CU_ASSERT(has_header(&req, "Content-Type: application/json"));
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"nick_name\":\"a\"}");
+	/* Rainbond wants the raw key, not "Bearer <key>"; the engine adds it. */
+	CU_ASSERT_EQUAL(auth_apply(t->auth, &req, 0), 0);
+	CU_ASSERT(has_header(&req, "Authorization: rb-raw-key"));
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+#define EXPECT_ANSWER(t, status, body, kind_, reason_)                                      \
 	do {                                                                                \
-		struct outcome o_ = classify((target), (status), (body));                   \
+		struct push_item it_ = item("a", "{\"nick_name\":\"a\"}");                  \
+		struct http_request req_;                                                   \
+		struct outcome o_;                                                          \
+		CU_ASSERT_EQUAL(step((t), &it_, (status), (body), &req_, &o_), STEP_DONE);  \
 		CU_ASSERT_EQUAL(o_.kind, (kind_));                                          \
 		if (!o_.reason || strcmp(o_.reason, (reason_)) != 0)                        \
 			fprintf(stderr, "\n  reason: %s\n  expected: %s\n", o_.reason, (reason_)); \
 		CU_ASSERT_STRING_EQUAL(o_.reason ? o_.reason : "", (reason_));              \
+		http_request_clear(&req_);                                                  \
 		outcome_clear(&o_);                                                         \
+		item_clear(&it_);                                                           \
 	} while (0)
 
 static void test_rainbond_answers(void)
 {
 	setup();
-	EXPECT_OUTCOME("rb", 201, "", OUTCOME_OK, "created");
-	EXPECT_OUTCOME("rb", 409, "{\"code\":409,\"msg\":\"username already exists\",\"msg_show\":\"用户名已存在\"}",
-		       OUTCOME_DUPLICATE, "already at Rainbond: username already exists");
-	EXPECT_OUTCOME("rb", 400, "{\"code\":400,\"msg\":\"email already exists\",\"msg_show\":\"邮箱已存在\"}",
-		       OUTCOME_DUPLICATE, "already at Rainbond: email already exists");
-	EXPECT_OUTCOME("rb", 400, "{\"detail\":\"参数错误\",\"err\":{\"nick_name\":[\"too long\"]},\"code\":20400}",
-		       OUTCOME_INVALID, "rejected by Rainbond: {\"nick_name\":[\"too long\"]}");
-	EXPECT_OUTCOME("rb", 401, "{\"code\":401,\"msg\":\"invalid access key\"}", OUTCOME_AUTH,
-		       "HTTP 401: {\"code\":401,\"msg\":\"invalid access key\"}");
-	EXPECT_OUTCOME("rb", 429, "", OUTCOME_THROTTLED, "HTTP 429 with an empty body");
-	EXPECT_OUTCOME("rb", 500, "<h1>Server Error (500)</h1>", OUTCOME_TRANSIENT,
-		       "HTTP 500: <h1>Server Error (500)</h1> (Rainbond answers 500 when the phone number already "
-		       "belongs to another user)");
-	EXPECT_OUTCOME("rb", 0, NULL, OUTCOME_TRANSIENT, "no answer: Connection refused");
-	EXPECT_OUTCOME("rb", 302, "", OUTCOME_PERMANENT, "unexpected answer from Rainbond: HTTP 302 with an empty body");
+	struct target *t = target_new(conf_find_target(conf, "rb"), NULL);
+	EXPECT_ANSWER(t, 201, "", OUTCOME_OK, "created");
+	EXPECT_ANSWER(t, 400, "{\"detail\":\"参数错误\",\"err\":{\"nick_name\":[\"too long\"]},\"code\":20400}",
+		      OUTCOME_INVALID, "rejected by Rainbond: {\"nick_name\":[\"too long\"]}");
+	EXPECT_ANSWER(t, 401, "{\"code\":401,\"msg\":\"invalid access key\"}", OUTCOME_AUTH,
+		      "HTTP 401: {\"code\":401,\"msg\":\"invalid access key\"}");
+	EXPECT_ANSWER(t, 429, "", OUTCOME_THROTTLED, "HTTP 429 with an empty body");
+	EXPECT_ANSWER(t, 500, "<h1>Server Error (500)</h1>", OUTCOME_TRANSIENT,
+		      "HTTP 500: <h1>Server Error (500)</h1> (Rainbond answers 500 when the phone number already "
+		      "belongs to another user)");
+	EXPECT_ANSWER(t, 0, NULL, OUTCOME_TRANSIENT, "no answer: Connection refused");
+	EXPECT_ANSWER(t, 302, "", OUTCOME_PERMANENT, "unexpected answer from Rainbond: HTTP 302 with an empty body");
 	/* Hostile bodies: not JSON, wrong types, control characters. */
-	EXPECT_OUTCOME("rb", 400, "{not json", OUTCOME_INVALID, "rejected by Rainbond: HTTP 400: {not json");
-	EXPECT_OUTCOME("rb", 400, "{\"msg\":[1,2]}", OUTCOME_INVALID, "rejected by Rainbond: HTTP 400: {\"msg\":[1,2]}");
-	EXPECT_OUTCOME("rb", 409, "[]", OUTCOME_DUPLICATE, "already at Rainbond: HTTP 409");
-	EXPECT_OUTCOME("rb", 404, "line1\nline2\x01", OUTCOME_INVALID,
-		       "rejected by Rainbond: HTTP 404: line1\\x0aline2\\x01");
+	EXPECT_ANSWER(t, 400, "{not json", OUTCOME_INVALID, "rejected by Rainbond: HTTP 400: {not json");
+	EXPECT_ANSWER(t, 400, "{\"msg\":[1,2]}", OUTCOME_INVALID, "rejected by Rainbond: HTTP 400: {\"msg\":[1,2]}");
+	EXPECT_ANSWER(t, 404, "line1\nline2\x01", OUTCOME_INVALID, "rejected by Rainbond: HTTP 404: line1\\x0aline2\\x01");
+	target_free(t);
+	teardown();
+}
+
+static void test_rainbond_duplicate_adopts_id(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "rb"), NULL);
+	struct push_item it = item("a", "{\"nick_name\":\"a\"}");
+	struct http_request req;
+	struct outcome o;
+	/* 409: not done yet, the member is looked up to adopt its id. */
+	CU_ASSERT_EQUAL(step(t, &it, 409, "{\"code\":409,\"msg\":\"username already exists\"}", &req, &o), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "GET");
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/console/openapi/v1/users?query=a&page=1&page_size=100");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* The query is a substring match: only the exact nick_name counts. */
+	CU_ASSERT_EQUAL(step(t, &it, 200,
+			     "{\"users\":[{\"user_id\":7,\"nick_name\":\"ab\"},{\"user_id\":9,\"nick_name\":\"a\"}],"
+			     "\"total\":2}", &req, &o), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_DUPLICATE);
+	CU_ASSERT_STRING_EQUAL(it.remote_id, "9");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* A lookup that fails transiently is retried (same stage)... */
+	CU_ASSERT_EQUAL(step(t, &it, 503, "busy", &req, &o), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "GET");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* ...and one that cannot find it still counts the member as there. */
+	CU_ASSERT_EQUAL(step(t, &it, 404, "{}", &req, &o), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_DUPLICATE);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* Duplicate email is a 400 with its own message. */
+	it = item("b", "{\"nick_name\":\"b\"}");
+	CU_ASSERT_EQUAL(step(t, &it, 400, "{\"code\":400,\"msg\":\"email already exists\"}", &req, &o), STEP_SEND);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
 	teardown();
 }
 
 static void test_rainbond_long_body_cut(void)
 {
 	setup();
+	struct target *t = target_new(conf_find_target(conf, "rb"), NULL);
 	char body[5000];
 	memset(body, 'x', sizeof(body) - 1);
 	body[sizeof(body) - 1] = '\0';
-	struct outcome o = classify("rb", 418, body);
+	struct push_item it = item("a", "{}");
+	struct http_request req;
+	struct outcome o;
+	step(t, &it, 418, body, &req, &o);
 	CU_ASSERT_EQUAL(o.kind, OUTCOME_INVALID);
 	CU_ASSERT(strlen(o.reason) < 300);
 	CU_ASSERT_PTR_NOT_NULL(strstr(o.reason, "... (4999 bytes)"));
+	http_request_clear(&req);
 	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
 	teardown();
 }
 
-static void test_rest(void)
+static void test_rest_statuses(void)
 {
 	setup();
-	const struct conf_target *t = conf_find_target(conf, "api");
+	struct target *t = target_new(conf_find_target(conf, "api"), NULL);
+	struct push_item it = item("a@x", "{\"email\":\"a@x\"}");
 	struct http_request req;
-	http_request_init(&req, "GET", NULL);
-	t->driver->build_add(t, "{\"email\":\"a@x\"}", &req);
+	struct outcome o;
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_SEND);
 	CU_ASSERT_STRING_EQUAL(req.method, "POST");
 	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/rest/members");
+	auth_apply(t->auth, &req, 0);
 	CU_ASSERT(has_header(&req, "Authorization: Bearer rest-token"));
 	http_request_clear(&req);
+	outcome_clear(&o);
 
-	struct outcome o = classify("api", 201, "{\"id\":\"m-7\",\"email\":\"a@x\"}");
+	step(t, &it, 201, "{\"data\":{\"id\":\"m-7\"}}", &req, &o);
 	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
 	CU_ASSERT_STRING_EQUAL(o.remote_id, "m-7");
-	outcome_clear(&o);
-	o = classify("api", 409, "{\"error\":\"already exists\",\"id\":\"m-3\"}");
-	CU_ASSERT_EQUAL(o.kind, OUTCOME_DUPLICATE);
-	CU_ASSERT_STRING_EQUAL(o.remote_id, "m-3");
+	http_request_clear(&req);
 	outcome_clear(&o);
 	/* A configured duplicate status wins over "4xx = invalid". */
-	o = classify("api", 400, "{\"id\":42}");
+	step(t, &it, 400, "{\"data\":{\"id\":42}}", &req, &o);
 	CU_ASSERT_EQUAL(o.kind, OUTCOME_DUPLICATE);
 	CU_ASSERT_STRING_EQUAL(o.remote_id, "42");
+	http_request_clear(&req);
 	outcome_clear(&o);
+	item_clear(&it);
 	/* 200 is not in this target's success list. */
-	EXPECT_OUTCOME("api", 200, "{}", OUTCOME_PERMANENT, "unexpected answer: HTTP 200: {}");
-	EXPECT_OUTCOME("api", 422, "{\"error\":\"email is required\"}", OUTCOME_INVALID,
-		       "rejected: HTTP 422: {\"error\":\"email is required\"}");
-	EXPECT_OUTCOME("api", 503, "busy", OUTCOME_TRANSIENT, "HTTP 503: busy");
-	o = classify("api", 201, "{\"id\":{\"nested\":true}}");
-	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
-	CU_ASSERT_PTR_NULL(o.remote_id);
+	EXPECT_ANSWER(t, 200, "{}", OUTCOME_PERMANENT, "unexpected answer: HTTP 200: {}");
+	EXPECT_ANSWER(t, 422, "{\"error\":\"email is required\"}", OUTCOME_INVALID,
+		      "rejected: HTTP 422: {\"error\":\"email is required\"}");
+	EXPECT_ANSWER(t, 503, "busy", OUTCOME_TRANSIENT, "HTTP 503: busy");
+	target_free(t);
+	teardown();
+}
+
+static void test_rest_rules_form_template(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "ding"), NULL);
+	struct push_item it = item("a b@x", "{\"email\":\"a b@x\",\"dept\":[\"1\",\"2\"],\"pw\":\"s3cret!\"}");
+	struct http_request req;
+	struct outcome o;
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "PUT");
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/user/a%20b%40x?x=1");
+	CU_ASSERT(has_header(&req, "Content-Type: application/x-www-form-urlencoded"));
+	CU_ASSERT_STRING_EQUAL(req.body, "email=a%20b%40x&dept%5B%5D=1&dept%5B%5D=2&pw=s3cret%21");
+	auth_apply(t->auth, &req, 0);
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/user/a%20b%40x?x=1&access_token=rest-token");
+	http_request_clear(&req);
 	outcome_clear(&o);
+
+	/* Always-200 APIs: the rules read the body. */
+	step(t, &it, 200, "{\"errcode\":0,\"result\":{\"userid\":\"u1\"}}", &req, &o);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "u1");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	step(t, &it, 200, "{\"errcode\":60104,\"errmsg\":\"mobile already exists\"}", &req, &o);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_DUPLICATE);
+	CU_ASSERT_STRING_EQUAL(o.reason, "mobile already exists");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	step(t, &it, 200, "{\"errcode\":90018,\"errmsg\":\"qps\",\"wait\":3}", &req, &o);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_THROTTLED);
+	CU_ASSERT_EQUAL(o.retry_after, 3);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	step(t, &it, 200, "{\"errcode\":90020,\"errmsg\":\"monthly quota exceeded\"}", &req, &o);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_QUOTA);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* A placeholder without a value makes the member invalid. */
+	it = item("k", "{\"dept\":[]}");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_INVALID);
+	CU_ASSERT_STRING_EQUAL(o.reason, "the URL needs {email}, which the mapping leaves empty");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
 	teardown();
 }
 
@@ -174,8 +313,10 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "rainbond request", test_rainbond_request },
 		{ "rainbond answers", test_rainbond_answers },
+		{ "rainbond adopts an existing member's id", test_rainbond_duplicate_adopts_id },
 		{ "long bodies are cut", test_rainbond_long_body_cut },
-		{ "rest", test_rest },
+		{ "rest statuses", test_rest_statuses },
+		{ "rest rules, form encoding, URL template", test_rest_rules_form_template },
 		{ NULL, NULL },
 	};
 	return unit_run("drivers", tests);

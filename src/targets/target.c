@@ -1,0 +1,56 @@
+#include "config.h"
+
+#include "targets/target.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+struct target *target_new(const struct conf_target *conf, struct state *st)
+{
+	struct target *t = XNEW(struct target);
+	t->conf = conf;
+	t->state = st;
+	t->auth = auth_session_new(conf->auth);
+	ratelimit_init(&t->rl, conf->rate_limit, conf->burst, time_now_mono_usec());
+	if (conf->driver->open)
+		t->drv = conf->driver->open(t);
+	return t;
+}
+
+void target_free(struct target *t)
+{
+	if (!t)
+		return;
+	if (t->conf->driver->close)
+		t->conf->driver->close(t->drv);
+	auth_session_free(t->auth);
+	free(t);
+}
+
+int target_identity_get(struct target *t, const char *key, char **id)
+{
+	return state_identity_get(t->state, t->conf->name, key, id);
+}
+
+void target_identity_put(struct target *t, const char *key, const char *id)
+{
+	/* A cache: losing an entry costs one lookup, so failures are not
+	 * worth stopping for. */
+	state_identity_put(t->state, t->conf->name, key, id, time_now_unix());
+}
+
+int64_t target_paused_until(struct target *t, char **reason)
+{
+	int64_t until = 0;
+	*reason = NULL;
+	if (state_pause_get(t->state, t->conf->name, &until, reason) < 0)
+		return 0;
+	return until;
+}
+
+int target_pause_until(struct target *t, int64_t until, const char *reason)
+{
+	return state_pause_set(t->state, t->conf->name, until, reason);
+}
