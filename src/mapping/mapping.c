@@ -258,6 +258,35 @@ static char *describe_value(const struct field_schema *fs, const struct mval *or
 	return d;
 }
 
+static bool enum_contains(const char *const *values, const char *s)
+{
+	for (; *values; values++)
+		if (strcmp(*values, s) == 0)
+			return true;
+	return false;
+}
+
+static char *enum_list(const char *const *values)
+{
+	struct sbuf sb;
+	sbuf_init(&sb);
+	for (; *values; values++)
+		sbuf_addf(&sb, "%s%s", sb.len ? ", " : "", *values);
+	char *s = sbuf_detach(&sb, NULL);
+	sbuf_release(&sb);
+	return s;
+}
+
+static json_object *check_int(const struct field_schema *fs, const char *field, long long v, struct sbuf *reasons)
+{
+	if ((fs->flags & FIELD_RANGE) && (v < fs->min_value || v > fs->max_value)) {
+		reason_add(reasons, field, "value %lld is out of range (%lld to %lld)", v, fs->min_value,
+			   fs->max_value);
+		return NULL;
+	}
+	return json_object_new_int64(v);
+}
+
 static json_object *check_string(const struct field_schema *fs, const char *field, const char *s, size_t len,
 				 const struct mval *orig, struct sbuf *reasons)
 {
@@ -275,6 +304,11 @@ static json_object *check_string(const struct field_schema *fs, const char *fiel
 	} else if (fs->check && !fs->check(s, len)) {
 		what = describe_value(fs, orig);
 		reason_add(reasons, field, "%s does not match the required format (%s)", what, fs->check_desc);
+	} else if (fs->enum_values && !enum_contains(fs->enum_values, s)) {
+		what = describe_value(fs, orig);
+		char *allowed = enum_list(fs->enum_values);
+		reason_add(reasons, field, "%s is not one of: %s", what, allowed);
+		free(allowed);
 	} else {
 		return json_object_new_string_len(s, (int)len);
 	}
@@ -359,9 +393,9 @@ static json_object *coerce(const struct field_schema *fs, const char *field, con
 	case FT_INT: {
 		long long i;
 		if (one->type == MV_INT)
-			return json_object_new_int64(one->u.i);
+			return check_int(fs, field, one->u.i, reasons);
 		if (one->type == MV_STRING && parse_int_text(one->u.str.s, &i))
-			return json_object_new_int64(i);
+			return check_int(fs, field, i, reasons);
 		break;
 	}
 	case FT_BOOL: {

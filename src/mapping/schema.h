@@ -20,6 +20,8 @@ enum field_type {
  * printed by --dry-run or stored: a new random password must not look
  * like a change. */
 #define FIELD_SECRET 0x2u
+/* Integer fields: min_value..max_value is enforced. */
+#define FIELD_RANGE 0x4u
 
 struct field_schema {
 	const char *name;
@@ -29,6 +31,10 @@ struct field_schema {
 	/* Extra format rule for strings; NULL = none. */
 	bool (*check)(const char *s, size_t len);
 	const char *check_desc;		/* "letters, digits, '_', '-' ..." */
+	/* Strings: the only values allowed (NULL-terminated), or NULL. */
+	const char *const *enum_values;
+	/* Integers with FIELD_RANGE. */
+	long long min_value, max_value;
 };
 
 #endif

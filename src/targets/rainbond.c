@@ -39,15 +39,18 @@ static bool rainbond_nick_ok(const char *s, size_t len)
 }
 
 static const struct field_schema rainbond_fields[] = {
-	{ "nick_name", FT_STRING, FIELD_REQUIRED, 1, 24, rainbond_nick_ok,
-	  "ASCII letters, digits, '_', '-' and CJK ideographs U+4E00-U+9FA5" },
-	{ "password", FT_STRING, FIELD_REQUIRED | FIELD_SECRET, 8, 16, NULL, NULL },
-	{ "enterprise_id", FT_STRING, FIELD_REQUIRED, 1, 32, NULL, NULL },
+	{ .name = "nick_name", .type = FT_STRING, .flags = FIELD_REQUIRED, .min_chars = 1, .max_chars = 24,
+	  .check = rainbond_nick_ok,
+	  .check_desc = "ASCII letters, digits, '_', '-' and CJK ideographs U+4E00-U+9FA5" },
+	{ .name = "password", .type = FT_STRING, .flags = FIELD_REQUIRED | FIELD_SECRET, .min_chars = 8,
+	  .max_chars = 16 },
+	{ .name = "enterprise_id", .type = FT_STRING, .flags = FIELD_REQUIRED, .min_chars = 1, .max_chars = 32 },
 	/* Optional in the seed page, but the server refuses users without one. */
-	{ "email", FT_STRING, FIELD_REQUIRED, 1, 35, check_email, "an email address" },
-	{ "phone", FT_STRING, 0, 0, 11, NULL, NULL },
-	{ "is_active", FT_BOOL, 0, 0, 0, NULL, NULL },
-	{ "origion", FT_STRING, 0, 0, 12, NULL, NULL },
+	{ .name = "email", .type = FT_STRING, .flags = FIELD_REQUIRED, .min_chars = 1, .max_chars = 35,
+	  .check = check_email, .check_desc = "an email address" },
+	{ .name = "phone", .type = FT_STRING, .max_chars = 11 },
+	{ .name = "is_active", .type = FT_BOOL },
+	{ .name = "origion", .type = FT_STRING, .max_chars = 12 },
 };
 
 struct rainbond_conf {

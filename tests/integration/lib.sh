@@ -60,7 +60,11 @@
 # Exported by ms_setup: T.  By ms_slapd_start: LDAP_URI, LDAP_BASE,
 # LDAP_PEOPLE, LDAP_ADMIN_DN, LDAP_ADMIN_PWFILE, LDAP_SVC_DN,
 # LDAP_SVC_PWFILE, SLAPD_PID (empty while stopped).  By ms_sim_start:
-# SIM_URL, SIM_PID, SIM_RAINBOND_KEYFILE, SIM_REST_TOKENFILE.
+# SIM_URL, SIM_PID, SIM_RAINBOND_KEYFILE, SIM_REST_TOKENFILE, and SIM_SECRETS (a folder
+# holding one file per credential of the other simulated APIs, named as the
+# simulator knows it: dingtalk.appkey, dingtalk.appsecret,
+# babelbird.client_id, babelbird.client_secret, compai.key, devin.key,
+# scim.token).
 #
 # Files in $T: slapd/{slapd.conf,slapd.log,db/,*.pw}, sim.log, sim.port.
 # On failure the tail of every $T/*.log and $T/slapd/*.log is printed, so
@@ -516,10 +520,23 @@ ms_sim_start() {
     if [[ ! -s "$SIM_REST_TOKENFILE" ]]; then
         _ms_write_secret "$SIM_REST_TOKENFILE"
     fi
+    # Credentials of the other simulated APIs, one file each, named as the
+    # simulator knows them (SIM_SECRETS/dingtalk.appsecret, ...).
+    SIM_SECRETS="$_MS_T/sim-secrets"
+    export SIM_SECRETS
+    local secret_args=() name
+    mkdir -p -- "$SIM_SECRETS"
+    for name in dingtalk.appkey dingtalk.appsecret babelbird.client_id babelbird.client_secret \
+        compai.key devin.key scim.token; do
+        if [[ ! -s "$SIM_SECRETS/$name" ]]; then
+            _ms_write_secret "$SIM_SECRETS/$name"
+        fi
+        secret_args+=(--secret "$name=$SIM_SECRETS/$name")
+    done
     rm -f -- "$portfile"
     "$TARGETSIM" --port 0 --port-file "$portfile" \
         --rainbond-key-file "$SIM_RAINBOND_KEYFILE" \
-        --rest-token-file "$SIM_REST_TOKENFILE" "$@" \
+        --rest-token-file "$SIM_REST_TOKENFILE" "${secret_args[@]}" "$@" \
         </dev/null >>"$_MS_T/sim.log" 2>&1 &
     SIM_PID=$!
     for ((i = 0; i < 100; i++)); do

@@ -28,7 +28,8 @@ static void usage(FILE *out)
 	fputs("usage: targetsim [--listen ADDR] [--port N] [--port-file FILE] [--threads N]\n"
 	      "                 [--rainbond-key-file FILE] [--rest-token-file FILE]\n"
 	      "                 [--rest-key-field NAME] [--latency-ms N] [--max-body BYTES]\n"
-	      "                 [--ratelimit API=N/MS]... [--fault JSON]...\n",
+	      "                 [--ratelimit API=N/MS]... [--fault JSON]...\n"
+	      "                 [--secret NAME=FILE]...  (credentials of the other APIs)\n",
 	      out);
 }
 
@@ -91,6 +92,8 @@ struct baseline {
 	size_t n_ratelimits;
 	json_object **faults;
 	size_t n_faults;
+	struct sim_secret *secrets;
+	size_t n_secrets;
 };
 
 static void baseline_free(struct baseline *b)
@@ -99,6 +102,11 @@ static void baseline_free(struct baseline *b)
 	for (size_t i = 0; i < b->n_faults; i++)
 		json_object_put(b->faults[i]);
 	free(b->faults);
+	for (size_t i = 0; i < b->n_secrets; i++) {
+		free(b->secrets[i].name);
+		free(b->secrets[i].value);
+	}
+	free(b->secrets);
 }
 
 static int add_ratelimit(struct baseline *b, const char *spec)
@@ -207,6 +215,7 @@ enum {
 	OPT_MAX_BODY,
 	OPT_RATELIMIT,
 	OPT_FAULT,
+	OPT_SECRET,
 	OPT_HELP,
 };
 
@@ -222,9 +231,34 @@ static const struct option long_opts[] = {
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "ratelimit", required_argument, NULL, OPT_RATELIMIT },
 	{ "fault", required_argument, NULL, OPT_FAULT },
+	{ "secret", required_argument, NULL, OPT_SECRET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --secret NAME=FILE */
+static int add_secret(struct baseline *base, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char *value = NULL;
+	int rc;
+
+	if (!eq || eq == arg || !eq[1]) {
+		fprintf(stderr, "targetsim: --secret wants NAME=FILE, not '%s'\n", arg);
+		return -EINVAL;
+	}
+	rc = read_secret(eq + 1, &value);
+	if (rc < 0) {
+		fprintf(stderr, "targetsim: cannot use secret file %s: %s\n", eq + 1,
+			rc == -EINVAL ? "empty or contains NUL" : strerror(-rc));
+		return rc;
+	}
+	base->secrets = sim_xrealloc(base->secrets, (base->n_secrets + 1) * sizeof(*base->secrets));
+	base->secrets[base->n_secrets].name = sim_xstrndup(arg, (size_t)(eq - arg));
+	base->secrets[base->n_secrets].value = value;
+	base->n_secrets++;
+	return 0;
+}
 
 /* Returns 0, 1 for --help, or -EINVAL after saying what is wrong. */
 static int parse_args(int argc, char **argv, struct sim_config *cfg,
@@ -293,6 +327,10 @@ static int parse_args(int argc, char **argv, struct sim_config *cfg,
 			if (add_fault(base, optarg) < 0)
 				return -EINVAL;
 			break;
+		case OPT_SECRET:
+			if (add_secret(base, optarg) < 0)
+				return -EINVAL;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return 1;
@@ -355,6 +393,8 @@ int main(int argc, char **argv)
 	cfg.n_ratelimits = base.n_ratelimits;
 	cfg.faults = base.faults;
 	cfg.n_faults = base.n_faults;
+	cfg.secrets = base.secrets;
+	cfg.n_secrets = base.n_secrets;
 	rc = loopback_addr(cfg.listen, cfg.port, &addr, &ipv6);
 	if (rc < 0) {
 		fprintf(stderr, "targetsim: --listen %s: %s\n", cfg.listen,

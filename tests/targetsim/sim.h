@@ -170,7 +170,17 @@ struct sim_config {
 	size_t n_ratelimits;
 	json_object *const *faults;	/* validated POST /_sim/fault bodies */
 	size_t n_faults;
+	/* --secret NAME=FILE: credentials of the simulated APIs, by name
+	 * ("dingtalk.appsecret"); owned by main.c. */
+	const struct sim_secret *secrets;
+	size_t n_secrets;
 };
+
+struct sim_secret {
+	char *name;
+	char *value;
+};
+
 
 /* An injected failure; see POST /_sim/fault in sim_control.c. */
 struct sim_fault {
@@ -364,6 +374,10 @@ struct sim_api {
 	int (*control)(struct sim *sim, void *state, const char *action,
 		       const struct sim_request *req, struct sim_reply *reply);
 };
+
+/* The secret given with --secret NAME=FILE, or def when none was. The
+ * APIs read their credentials here so adding one needs no new option. */
+const char *sim_secret(const struct sim *sim, const char *name, const char *def);
 
 extern const struct sim_api sim_api_rainbond;
 extern const struct sim_api sim_api_rest;

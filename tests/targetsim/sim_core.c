@@ -1244,3 +1244,11 @@ void sim_request_completed(void *cls, struct MHD_Connection *conn,
 	free(up);
 	*con_cls = NULL;
 }
+
+const char *sim_secret(const struct sim *sim, const char *name, const char *def)
+{
+	for (size_t i = 0; i < sim->cfg.n_secrets; i++)
+		if (strcmp(sim->cfg.secrets[i].name, name) == 0)
+			return sim->cfg.secrets[i].value;
+	return def;
+}

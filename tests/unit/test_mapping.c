@@ -417,6 +417,43 @@ static void test_mapping_open_schema(void)
 	mapping_free(m);
 }
 
+static void test_enums_and_ranges(void)
+{
+	static const char *const depts[] = { "none", "it", "hr", NULL };
+	static const struct field_schema fields[] = {
+		{ .name = "dept", .type = FT_STRING, .enum_values = depts },
+		{ .name = "sex", .type = FT_INT, .flags = FIELD_RANGE, .min_value = 0, .max_value = 2 },
+		{ .name = "groups", .type = FT_STRING_LIST, .enum_values = depts },
+	};
+	struct mapping *m = mapping_new(fields, 3, false);
+	char *err = NULL;
+	int col;
+	mapping_add_field(m, "dept", mexpr_compile("${departmentNumber}", &err, &col), &err);
+	mapping_add_field(m, "sex", mexpr_compile("${gender}", &err, &col), &err);
+	mapping_add_field(m, "groups", mexpr_compile("${ou[*]}", &err, &col), &err);
+	struct entry *e = entry_new("uid=a,dc=x");
+	entry_add(e, "departmentNumber", "it");
+	entry_add(e, "gender", "2");
+	entry_add(e, "ou", "hr");
+	struct mapped r = { 0 };
+	CU_ASSERT_EQUAL(mapping_apply(m, e, &r), 0);
+	mapped_clear(&r);
+	entry_free(e);
+
+	e = entry_new("uid=b,dc=x");
+	entry_add(e, "departmentNumber", "sales");
+	entry_add(e, "gender", "3");
+	entry_add(e, "ou", "it");
+	entry_add(e, "ou", "legal");
+	CU_ASSERT_EQUAL(mapping_apply(m, e, &r), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(r.reasons, "dept: value \"sales\" is not one of: none, it, hr; "
+					  "sex: value 3 is out of range (0 to 2); "
+					  "groups: value \"legal\" is not one of: none, it, hr");
+	mapped_clear(&r);
+	entry_free(e);
+	mapping_free(m);
+}
+
 static void test_unknown_field(void)
 {
 	const struct target_driver *drv = driver_find("rainbond");
@@ -443,6 +480,7 @@ int main(void)
 		{ "hash ignores field order", test_mapping_hash_order_independent },
 		{ "invalid entries give reasons", test_mapping_reasons },
 		{ "open schema", test_mapping_open_schema },
+		{ "enums and ranges", test_enums_and_ranges },
 		{ "unknown field", test_unknown_field },
 		{ NULL, NULL },
 	};
