@@ -188,6 +188,7 @@ static enum step_result rainbond_step(struct target *t, struct push_item *it, co
 			outcome_set(out, OUTCOME_DUPLICATE, "already at Rainbond (its id could not be looked up)");
 		return STEP_DONE;
 	}
+	free(it->remote_id);
 	it->remote_id = resp->status == 200 ? rainbond_find_user(resp, it->key) : NULL;
 	if (it->remote_id)
 		outcome_set(out, OUTCOME_DUPLICATE, "already at Rainbond as user %s", it->remote_id);
