@@ -28,9 +28,15 @@ struct http_transfer {
 	struct http_transfer *prev, *next;
 };
 
+/* Easy handles kept for reuse: creating one costs more than the request
+ * on a kept-alive loopback connection. */
+#define HTTP_SPARE_HANDLES 64
+
 struct http_engine {
 	sd_event *event;
 	CURLM *multi;
+	CURL *spare[HTTP_SPARE_HANDLES];
+	size_t n_spare;
 	sd_event_source *timer;
 	/* Completions are delivered from a deferred event so callbacks never
 	 * run inside curl or inside http_engine_submit. */
@@ -169,7 +175,13 @@ struct http_engine *http_engine_new(sd_event *event)
 
 static void http_transfer_free(struct http_transfer *t)
 {
-	curl_easy_cleanup(t->easy);
+	struct http_engine *h = t->engine;
+	if (h->n_spare < HTTP_SPARE_HANDLES) {
+		curl_easy_reset(t->easy);
+		h->spare[h->n_spare++] = t->easy;
+	} else {
+		curl_easy_cleanup(t->easy);
+	}
 	http_request_clear(&t->req);
 	sbuf_release(&t->body);
 	free(t);
@@ -197,6 +209,8 @@ void http_engine_free(struct http_engine *h)
 		http_transfer_free(t);
 	}
 	curl_multi_cleanup(h->multi);
+	while (h->n_spare)
+		curl_easy_cleanup(h->spare[--h->n_spare]);
 	sd_event_source_disable_unref(h->timer);
 	sd_event_source_disable_unref(h->defer);
 	sd_event_unref(h->event);
@@ -279,7 +293,7 @@ void http_engine_submit(struct http_engine *h, struct http_request *req, http_do
 	t->userdata = userdata;
 	t->retry_after = -1;
 	sbuf_init(&t->body);
-	t->easy = curl_easy_init();
+	t->easy = h->n_spare ? h->spare[--h->n_spare] : curl_easy_init();
 	if (!t->easy)
 		abort();
 
