@@ -45,6 +45,8 @@ char *http_url_join(const char *base, const char *path);
 /* A short, single-line excerpt of a response body for logs and state
  * (control characters escaped, cut at max_chars). Caller frees. */
 char *http_body_excerpt(const struct http_response *resp, size_t max_chars);
+/* The same for any text from an API (a message field). Caller frees. */
+char *http_text_excerpt(const char *s, size_t max_chars);
 
 struct http_engine;
 

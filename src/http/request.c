@@ -48,12 +48,10 @@ void http_request_clear(struct http_request *req)
 	memset(req, 0, sizeof(*req));
 }
 
-char *http_body_excerpt(const struct http_response *resp, size_t max_chars)
+static char *http_excerpt(const char *b, size_t len, size_t max_chars)
 {
 	struct sbuf sb;
 	sbuf_init(&sb);
-	const char *b = resp->body ? resp->body : "";
-	size_t len = resp->body_len;
 	bool text = utf8_valid(b, len);
 	size_t cut = text ? utf8_prefix_bytes(b, len, max_chars) : (len < max_chars ? len : max_chars);
 	for (size_t i = 0; i < cut; i++) {
@@ -68,6 +66,16 @@ char *http_body_excerpt(const struct http_response *resp, size_t max_chars)
 	char *s = sbuf_detach(&sb, NULL);
 	sbuf_release(&sb);
 	return s;
+}
+
+char *http_body_excerpt(const struct http_response *resp, size_t max_chars)
+{
+	return http_excerpt(resp->body ? resp->body : "", resp->body ? resp->body_len : 0, max_chars);
+}
+
+char *http_text_excerpt(const char *s, size_t max_chars)
+{
+	return http_excerpt(s ? s : "", s ? strlen(s) : 0, max_chars);
 }
 
 char *http_url_join(const char *base, const char *path)

@@ -93,6 +93,7 @@ int state_record_run(struct state *st, const struct state_run *run);
 int state_identity_get(struct state *st, const char *target, const char *lookup_key, char **id);
 int state_identity_put(struct state *st, const char *target, const char *lookup_key, const char *id,
 		       int64_t now);
+int state_identity_delete(struct state *st, const char *target, const char *lookup_key);
 
 /* A target told to stop until a time (monthly quota): kept across
  * restarts. get returns 0 with *until (0 = not paused) and *reason (caller

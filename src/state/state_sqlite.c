@@ -24,6 +24,7 @@ enum stmt_id {
 	STMT_COUNT,
 	STMT_IDENTITY_GET,
 	STMT_IDENTITY_PUT,
+	STMT_IDENTITY_DELETE,
 	STMT_PAUSE_GET,
 	STMT_PAUSE_SET,
 	STMT_BEGIN,
@@ -66,6 +67,7 @@ static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_IDENTITY_PUT] =
 		"INSERT INTO identities (target, lookup_key, remote_id, updated_at) VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (target, lookup_key) DO UPDATE SET remote_id = ?3, updated_at = ?4",
+	[STMT_IDENTITY_DELETE] = "DELETE FROM identities WHERE target = ?1 AND lookup_key = ?2",
 	[STMT_PAUSE_GET] = "SELECT paused_until, reason FROM target_pauses WHERE target = ?1",
 	[STMT_PAUSE_SET] =
 		"INSERT INTO target_pauses (target, paused_until, reason) VALUES (?1, ?2, ?3)"
@@ -471,6 +473,14 @@ int state_identity_put(struct state *st, const char *target, const char *lookup_
 	bind_text(s, 2, lookup_key);
 	bind_text(s, 3, id);
 	sqlite3_bind_int64(s, 4, now);
+	return state_step_done(s);
+}
+
+int state_identity_delete(struct state *st, const char *target, const char *lookup_key)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_IDENTITY_DELETE);
+	bind_text(s, 1, target);
+	bind_text(s, 2, lookup_key);
 	return state_step_done(s);
 }
 

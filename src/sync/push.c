@@ -28,6 +28,7 @@ struct pitem {
 	const struct action *action;
 	unsigned attempts;	/* retries after transient failures */
 	unsigned throttles;
+	unsigned auth_epoch;	/* the push's auth_epoch when last sent */
 	bool pending;		/* recorded pending: a creating request went out */
 	bool done;
 };
@@ -53,6 +54,7 @@ struct push {
 	struct pitem *items;
 	size_t n_items;
 	struct ptrq ready;	/* members whose next step is to be built */
+	struct ptrq waiting;	/* members stepped again after the next answer */
 	struct ptrq prepared;	/* jobs built but not sent (rate limit, token) */
 	struct minheap delayed;	/* members waiting out a retry backoff */
 	struct pitem **pool;	/* members waiting for a batched add */
@@ -60,11 +62,17 @@ struct push {
 	size_t inflight;
 	unsigned txn_depth;
 	unsigned token_attempts;
+	/* Bumped when a refused token is dropped: answers to requests sent
+	 * with an older token say nothing about the new one. */
+	unsigned auth_epoch;
 	bool token_inflight;
 	bool auth_refreshed;	/* a refused token was refreshed once this cycle */
 	bool stopping;
 	bool finished;
 	bool first_throttle_logged;
+	/* Counts answers, so one throttled answer about a batch slows the
+	 * target once, not once per member. */
+	uint64_t answer_seq, throttled_seq;
 	sd_event_source *timer;
 	sd_event_source *kick;
 };
@@ -296,6 +304,8 @@ static struct job *push_step_item(struct push *p, struct pitem *pi)
 	push_job_free(j);
 	if (r == STEP_BATCH)
 		p->pool[p->pool_len++] = pi;
+	else if (r == STEP_WAIT)
+		ptrq_push_back(&p->waiting, pi);
 	else
 		push_handle_outcome(p, pi, &o, 0);
 	outcome_clear(&o);
@@ -355,8 +365,11 @@ static void push_throttled(struct push *p, struct pitem *pi, struct outcome *o, 
 	const struct conf_target *c = push_conf(p);
 	uint64_t now = time_now_mono_usec();
 
-	p->stats.throttled++;
-	ratelimit_throttled(&t->rl, now);
+	if (p->throttled_seq != p->answer_seq) {
+		p->throttled_seq = p->answer_seq;
+		p->stats.throttled++;
+		ratelimit_throttled(&t->rl, now);
+	}
 	pi->throttles++;
 	uint64_t wait = o->retry_after > 0 ? (uint64_t)o->retry_after * 1000000u
 					   : backoff_delay_usec(pi->throttles, (uint64_t)(c->retry_delay * 1e6),
@@ -413,8 +426,14 @@ static void push_handle_outcome(struct push *p, struct pitem *pi, struct outcome
 		push_throttled(p, pi, o, http_status);
 		return;
 	case OUTCOME_AUTH:
+		if (pi->auth_epoch != p->auth_epoch) {
+			/* Sent with a token already replaced: try the new one. */
+			ptrq_push_back(&p->ready, pi);
+			return;
+		}
 		if (!p->auth_refreshed && auth_invalidate(t->auth)) {
 			p->auth_refreshed = true;
+			p->auth_epoch++;
 			log_notice(p->params.log, "%s: the API refused our token; fetching a new one", c->name);
 			ptrq_push_back(&p->ready, pi);
 			return;
@@ -453,7 +472,7 @@ static void push_token_fetch(struct push *p)
 	if (p->token_inflight)
 		return;
 	struct job *j = push_job_new(p, JOB_TOKEN, NULL, 0);
-	auth_token_request(p->params.target->auth, push_conf(p)->url, &j->req);
+	auth_token_request(p->params.target->auth, push_conf(p)->url, time_now_unix(), &j->req);
 	p->token_inflight = true;
 	push_submit(p, j);
 }
@@ -461,7 +480,8 @@ static void push_token_fetch(struct push *p)
 static void push_token_answer(struct push *p, const struct http_response *resp)
 {
 	char *err = NULL;
-	int r = auth_token_answer(p->params.target->auth, resp, time_now_unix(), &err);
+	long wait = -1;
+	int r = auth_token_answer(p->params.target->auth, resp, time_now_unix(), &err, &wait);
 	p->token_inflight = false;
 	if (r == -EAGAIN) {
 		push_token_fetch(p);
@@ -470,11 +490,13 @@ static void push_token_answer(struct push *p, const struct http_response *resp)
 	} else if (r < 0) {
 		log_warning(p->params.log, "%s: getting an access token failed, will retry: %s", push_conf(p)->name,
 			    err ? err : "unknown error");
-		p->params.target->resume_at =
-			time_now_mono_usec() + backoff_delay_usec(p->token_attempts,
-								  (uint64_t)(push_conf(p)->retry_delay * 1e6),
-								  (uint64_t)(push_conf(p)->retry_max_delay * 1e6),
-								  backoff_random());
+		/* The API's own wait (a ban, a Retry-After) beats our guess. */
+		uint64_t delay = wait > 0 ? (uint64_t)wait * 1000000u
+					  : backoff_delay_usec(p->token_attempts,
+							       (uint64_t)(push_conf(p)->retry_delay * 1e6),
+							       (uint64_t)(push_conf(p)->retry_max_delay * 1e6),
+							       backoff_random());
+		p->params.target->resume_at = time_now_mono_usec() + delay;
 	} else {
 		p->token_attempts = 0;
 	}
@@ -519,6 +541,8 @@ static void push_step_answer(struct push *p, struct job *j, const struct http_re
 		next = NULL;
 	} else if (r == STEP_BATCH) {
 		p->pool[p->pool_len++] = pi;
+	} else if (r == STEP_WAIT) {
+		ptrq_push_back(&p->waiting, pi);
 	} else {
 		push_handle_outcome(p, pi, &o, (int)resp->status);
 	}
@@ -531,6 +555,7 @@ static void push_on_answer(const struct http_response *resp, void *ud)
 	struct job *j = ud;
 	struct push *p = j->push;
 	p->inflight--;
+	p->answer_seq++;
 	push_txn_begin(p);
 	switch (j->kind) {
 	case JOB_TOKEN:
@@ -546,6 +571,10 @@ static void push_on_answer(const struct http_response *resp, void *ud)
 	if (resp->status >= 200 && resp->status < 300)
 		ratelimit_success(&p->params.target->rl);
 	push_job_free(j);
+	/* An answer arrived: whoever waited for one may go on. */
+	struct pitem *w;
+	while ((w = ptrq_pop_front(&p->waiting)))
+		ptrq_push_back(&p->ready, w);
 	push_pump(p);
 	push_txn_end(p);
 	if (p->params.progress)
@@ -582,7 +611,7 @@ static bool push_idle(const struct push *p)
 {
 	uint64_t due;
 	return p->inflight == 0 && !p->token_inflight && !p->ready.len && !p->prepared.len && !p->pool_len &&
-	       !minheap_peek(&p->delayed, &due);
+	       !p->waiting.len && !minheap_peek(&p->delayed, &due);
 }
 
 /* Members left behind by a stop or pause: those already sent once are
@@ -594,6 +623,7 @@ static void push_abandon(struct push *p)
 	while ((j = ptrq_pop_front(&p->prepared)))
 		push_job_free(j);
 	ptrq_release(&p->ready);
+	ptrq_release(&p->waiting);
 	minheap_release(&p->delayed);
 	p->pool_len = 0;
 	const char *why = p->stopping ? "stopped before it could be retried" : "the target was paused";
@@ -675,10 +705,21 @@ static void push_pump(struct push *p)
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (p->stats.paused)
+		if (p->stats.paused) {
 			push_job_free(round[i]);
-		else
-			push_submit(p, round[i]);
+			continue;
+		}
+		for (size_t k = 0; k < round[i]->n; k++)
+			round[i]->items[k]->auth_epoch = p->auth_epoch;
+		push_submit(p, round[i]);
+	}
+	/* Waiting when nothing can bring an answer would wait forever: a
+	 * driver bug, but one that must not hang the daemon. */
+	if (p->waiting.len && p->inflight == 0 && !p->token_inflight && !p->prepared.len && !p->ready.len &&
+	    !p->pool_len && !minheap_peek(&p->delayed, &due)) {
+		struct pitem *w;
+		while ((w = ptrq_pop_front(&p->waiting)))
+			push_fail_item(p, w, OUTCOME_PERMANENT, "the driver waited with no request in flight");
 	}
 	push_txn_end(p);
 	if (minheap_peek(&p->delayed, &due))
@@ -787,6 +828,7 @@ void push_free(struct push *p)
 		push_job_free(j);
 	ptrq_release(&p->prepared);
 	ptrq_release(&p->ready);
+	ptrq_release(&p->waiting);
 	minheap_release(&p->delayed);
 	for (size_t i = 0; i < p->n_items; i++) {
 		json_object_put(p->items[i].it.payload);

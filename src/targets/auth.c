@@ -136,14 +136,16 @@ int auth_apply(struct auth_session *s, struct http_request *req, int64_t now)
 	return s->auth->provider->apply(s->auth->conf, s->state, req, now);
 }
 
-void auth_token_request(struct auth_session *s, const char *base_url, struct http_request *req)
+void auth_token_request(struct auth_session *s, const char *base_url, int64_t now, struct http_request *req)
 {
-	s->auth->provider->token_request(s->auth->conf, s->state, base_url, req);
+	s->auth->provider->token_request(s->auth->conf, s->state, base_url, now, req);
 }
 
-int auth_token_answer(struct auth_session *s, const struct http_response *resp, int64_t now, char **err)
+int auth_token_answer(struct auth_session *s, const struct http_response *resp, int64_t now, char **err,
+		      long *retry_after)
 {
-	return s->auth->provider->token_answer(s->auth->conf, s->state, resp, now, err);
+	*retry_after = -1;
+	return s->auth->provider->token_answer(s->auth->conf, s->state, resp, now, err, retry_after);
 }
 
 bool auth_invalidate(struct auth_session *s)

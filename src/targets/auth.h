@@ -38,11 +38,14 @@ struct auth_provider {
 	int (*apply)(const void *conf, void *session, struct http_request *req, int64_t now);
 	/* Token providers: the next request of the token flow, against the
 	 * target's base URL. */
-	void (*token_request)(const void *conf, void *session, const char *base_url, struct http_request *req);
+	void (*token_request)(const void *conf, void *session, const char *base_url, int64_t now,
+			      struct http_request *req);
 	/* 0: a token is ready; -EAGAIN: send token_request() again (next
-	 * step); other: failed, *err (caller frees) says why. */
+	 * step); -EACCES: the credentials are refused; other: failed, worth
+	 * another try later. *err (caller frees) says why; *retry_after (set
+	 * to -1 by the caller) may name the seconds the API asks us to wait. */
 	int (*token_answer)(const void *conf, void *session, const struct http_response *resp, int64_t now,
-			    char **err);
+			    char **err, long *retry_after);
 	/* The API refused the token: forget it (a refresh token may stay). */
 	void (*invalidate)(const void *conf, void *session);
 };
@@ -72,8 +75,9 @@ struct auth_session;
 struct auth_session *auth_session_new(const struct auth *a);
 void auth_session_free(struct auth_session *s);
 int auth_apply(struct auth_session *s, struct http_request *req, int64_t now);
-void auth_token_request(struct auth_session *s, const char *base_url, struct http_request *req);
-int auth_token_answer(struct auth_session *s, const struct http_response *resp, int64_t now, char **err);
+void auth_token_request(struct auth_session *s, const char *base_url, int64_t now, struct http_request *req);
+int auth_token_answer(struct auth_session *s, const struct http_response *resp, int64_t now, char **err,
+		      long *retry_after);
 /* Forgets the token after the API refused it; true when the provider can
  * fetch a new one (retrying with a static key would not help). */
 bool auth_invalidate(struct auth_session *s);

@@ -3,6 +3,7 @@
 #include "targets/classify.h"
 #include "util/xalloc.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,4 +147,20 @@ const char *classify_json_path_text(json_object *obj, const char *path)
 	default:
 		return NULL;
 	}
+}
+
+bool classify_json_int(json_object *v, long long *out)
+{
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_string))
+		return false;
+	/* The text, not json_object_get_int64(): json-c clamps a number out
+	 * of range but keeps what the API sent, so an overflow shows. */
+	const char *text = json_object_get_string(v);
+	char *end;
+	errno = 0;
+	long long n = strtoll(text, &end, 10);
+	if (end == text || *end || errno)
+		return false;
+	*out = n;
+	return true;
 }

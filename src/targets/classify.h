@@ -25,6 +25,10 @@ json_object *classify_json_path(json_object *obj, const char *path);
 /* Like classify_json_text, at a dotted path. */
 const char *classify_json_path_text(json_object *obj, const char *path);
 
+/* An integer, also when the API sends it as a decimal string
+ * ("sub_code":"60011"); false for anything else. */
+bool classify_json_int(json_object *v, long long *out);
+
 /* Default reason text: "HTTP <status>: <body excerpt>". Caller frees. */
 char *classify_status_reason(const struct http_response *resp);
 

@@ -64,6 +64,10 @@ enum step_result {
 	STEP_SEND,	/* send *req; the answer comes back to step() */
 	STEP_BATCH,	/* ready for the batched add (build_batch) */
 	STEP_DONE,	/* finished: *out says how */
+	/* Not yet: call step() again (without an answer) after the next
+	 * answer from this target, e.g. while another member's request fetches
+	 * something all members need. Only while a request is in flight. */
+	STEP_WAIT,
 };
 
 struct target_driver {

@@ -41,6 +41,11 @@ void target_identity_put(struct target *t, const char *key, const char *id)
 	state_identity_put(t->state, t->conf->name, key, id, time_now_unix());
 }
 
+void target_identity_forget(struct target *t, const char *key)
+{
+	state_identity_delete(t->state, t->conf->name, key);
+}
+
 int64_t target_paused_until(struct target *t, char **reason)
 {
 	int64_t until = 0;

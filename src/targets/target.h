@@ -29,6 +29,8 @@ void target_free(struct target *t);
  * resolve ids. get returns 0 and *id (caller frees) or -ENOENT. */
 int target_identity_get(struct target *t, const char *key, char **id);
 void target_identity_put(struct target *t, const char *key, const char *id);
+/* Drops a cached id the API has just refused (the person may be gone). */
+void target_identity_forget(struct target *t, const char *key);
 
 /* A pause until a wall-clock time (a monthly quota), kept in the state
  * database so a restart does not hammer the API. */

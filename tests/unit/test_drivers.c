@@ -4,6 +4,7 @@
 
 #include "config/conf.h"
 #include "targets/target.h"
+#include "driver_fixture.h"
 #include "unit.h"
 
 static char *dir;
@@ -39,13 +40,7 @@ static void setup(void)
 	dir = unit_tmpdir();
 	free(unit_write(dir, "rb.key", "rb-raw-key\n", 0600));
 	free(unit_write(dir, "rest.token", "rest-token", 0600));
-	char *path = unit_write(dir, "m.conf", conf_text, 0644);
-	struct diag *d = diag_new();
-	int r = conf_load(path, &conf, d);
-	diag_print(d, stderr);
-	diag_free(d);
-	free(path);
-	CU_ASSERT_EQUAL_FATAL(r, 0);
+	conf = fixture_load(dir, conf_text);
 }
 
 static void teardown(void)
@@ -55,42 +50,12 @@ static void teardown(void)
 	free(dir);
 }
 
-static bool has_header(const struct http_request *req, const char *h)
-{
-	for (const struct curl_slist *l = req->headers; l; l = l->next)
-		if (strcmp(l->data, h) == 0)
-			return true;
-	return false;
-}
-
-static struct push_item item(const char *key, const char *payload)
-{
-	struct push_item it = { .source_id = "id", .dn = "uid=a,dc=x", .key = key, .payload_text = payload };
-	it.payload = json_tokener_parse(payload);
-	return it;
-}
-
-static void item_clear(struct push_item *it)
-{
-	json_object_put(it->payload);
-	free(it->remote_id);
-	free(it->resolved_id);
-}
-
 /* One step: returns the result; req and out are filled as the driver
  * left them (caller clears). */
 static enum step_result step(struct target *t, struct push_item *it, long status, const char *body,
 			     struct http_request *req, struct outcome *out)
 {
-	struct http_response resp = { .status = status, .retry_after = -1 };
-	bool creates = false;
-	if (status == 0)
-		resp.error = "Connection refused";
-	resp.body = (char *)(body ? body : "");
-	resp.body_len = body ? strlen(body) : 0;
-	http_request_init(req, "GET", NULL);
-	*out = (struct outcome){ .retry_after = -1 };
-	return t->conf->driver->step(t, it, status < 0 ? NULL : &resp, req, &creates, out);
+	return fixture_step(t, it, status, body, -1, req, out, NULL);
 }
 
 static void test_rainbond_request(void)

@@ -1,0 +1,86 @@
+/* Shared by the driver unit tests: a config loaded from text, and the
+ * members, answers and requests they feed the drivers. */
+#ifndef MS_TESTS_DRIVER_FIXTURE_H
+#define MS_TESTS_DRIVER_FIXTURE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "config/conf.h"
+#include "targets/target.h"
+#include "unit.h"
+
+/* Loads the config at path (diagnostics printed); fails the test when it
+ * does not load. */
+static inline struct conf *fixture_load_path(const char *path)
+{
+	struct conf *c = NULL;
+	struct diag *d = diag_new();
+	int r = conf_load(path, &c, d);
+	diag_print(d, stderr);
+	diag_free(d);
+	CU_ASSERT_EQUAL_FATAL(r, 0);
+	return c;
+}
+
+/* Loads `text` as dir/m.conf. */
+static inline struct conf *fixture_load(const char *dir, const char *text)
+{
+	char *path = unit_write(dir, "m.conf", text, 0644);
+	struct conf *c = fixture_load_path(path);
+	free(path);
+	return c;
+}
+
+static inline bool has_header(const struct http_request *req, const char *h)
+{
+	for (const struct curl_slist *l = req->headers; l; l = l->next)
+		if (strcmp(l->data, h) == 0)
+			return true;
+	return false;
+}
+
+static inline struct push_item item(const char *key, const char *payload)
+{
+	struct push_item it = { .source_id = "id", .dn = "uid=a,dc=x", .key = key, .payload_text = payload };
+	it.payload = json_tokener_parse(payload);
+	return it;
+}
+
+static inline void item_clear(struct push_item *it)
+{
+	json_object_put(it->payload);
+	free(it->remote_id);
+	free(it->resolved_id);
+}
+
+/* An answer with this status and body; status 0 is "no answer". */
+static inline struct http_response response(long status, const char *body)
+{
+	struct http_response resp = { .status = status, .retry_after = -1 };
+	if (status == 0)
+		resp.error = "Connection refused";
+	resp.body = (char *)(body ? body : "");
+	resp.body_len = body ? strlen(body) : 0;
+	return resp;
+}
+
+/* One step of the driver: status < 0 gives no answer (the first call, or
+ * a retry). req and out are left as the driver filled them (caller
+ * clears them); *creates starts false, as in the engine (may be NULL). */
+static inline enum step_result fixture_step(struct target *t, struct push_item *it, long status, const char *body,
+					    long retry_after, struct http_request *req, struct outcome *out,
+					    bool *creates)
+{
+	struct http_response resp = response(status, body);
+	bool c = false;
+	resp.retry_after = retry_after;
+	if (!creates)
+		creates = &c;
+	*creates = false;
+	http_request_init(req, "GET", NULL);
+	*out = (struct outcome){ .retry_after = -1 };
+	return t->conf->driver->step(t, it, status < 0 ? NULL : &resp, req, creates, out);
+}
+
+#endif
