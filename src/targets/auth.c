@@ -14,6 +14,8 @@ static const struct auth_provider *const providers[] = {
 	&auth_provider_header,
 	&auth_provider_bearer,
 	&auth_provider_query,
+	&auth_provider_dingtalk,
+	&auth_provider_babelbird,
 	NULL,
 };
 

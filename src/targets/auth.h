@@ -54,6 +54,8 @@ struct auth_provider {
 extern const struct auth_provider auth_provider_header;
 extern const struct auth_provider auth_provider_bearer;
 extern const struct auth_provider auth_provider_query;
+extern const struct auth_provider auth_provider_dingtalk;
+extern const struct auth_provider auth_provider_babelbird;
 
 /* The `auth` group keys every provider accepts. */
 #define AUTH_TYPE_KEY { "type", CFG_T_STRING, 0 }

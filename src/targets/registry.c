@@ -6,7 +6,12 @@
 #include <string.h>
 
 static const struct target_driver *const drivers[] = {
+	&driver_babelbird,
+	&driver_compai,
+	&driver_devin,
+	&driver_dingtalk,
 	&driver_rainbond,
+	&driver_scim,
 	&driver_rest,
 	NULL,
 };

@@ -381,6 +381,11 @@ const char *sim_secret(const struct sim *sim, const char *name, const char *def)
 
 extern const struct sim_api sim_api_rainbond;
 extern const struct sim_api sim_api_rest;
+extern const struct sim_api sim_api_dingtalk;
+extern const struct sim_api sim_api_babelbird;
+extern const struct sim_api sim_api_compai;
+extern const struct sim_api sim_api_devin;
+extern const struct sim_api sim_api_scim;
 
 /* NULL-terminated. */
 extern const struct sim_api *const sim_apis[];

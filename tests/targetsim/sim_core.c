@@ -15,6 +15,11 @@
 const struct sim_api *const sim_apis[] = {
 	&sim_api_rainbond,
 	&sim_api_rest,
+	&sim_api_dingtalk,
+	&sim_api_babelbird,
+	&sim_api_compai,
+	&sim_api_devin,
+	&sim_api_scim,
 	NULL,
 };
 

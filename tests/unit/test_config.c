@@ -157,7 +157,7 @@ static void test_out_of_range(void)
 static void test_unknown_driver(void)
 {
 	expect(SOURCE_OK "targets = ( { name = \"t\"; driver = \"rainbow\"; url = \"http://x\"; map = { a = \"b\"; }; } );\n",
-	       "D/membersync.conf:8: target t: unknown driver 'rainbow' (did you mean 'rainbond'?) (known: rainbond, rest)\n");
+	       "D/membersync.conf:8: target t: unknown driver 'rainbow' (did you mean 'rainbond'?) (known: babelbird, compai, devin, dingtalk, rainbond, scim, rest)\n");
 }
 
 static void test_mapping_errors(void)
