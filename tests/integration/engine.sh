@@ -35,22 +35,22 @@ ms_assert_eq $((members + 10)) "$(ms_posts /rest/members)" "requests (each failu
 grep -q "hr-api: $members added, .* 10 retries" "$T/transient.log" || ms_fail "retries not reported"
 
 ms_log "Retry-After is obeyed"
-fresh ""
+fresh "max_inflight = 1;"
 ms_sim_fault '{"api":"rest","status":429,"count":1,"headers":{"Retry-After":"2"}}'
 ms_once retry_after
 ms_assert_eq 0 "$MS_RC" "exit status after a 429"
 ms_assert_eq "$members" "$(ms_sim_jq '.apis.rest.members | length')" "members delivered after the wait"
 t429=$(ms_sim_jq '[.log[] | select(.status == 429)][0].t_ms')
 early=$(ms_sim_jq --argjson t "$t429" '[.log[] | select(.t_ms > $t and .t_ms < $t + 2000)] | length')
-# Requests already in flight when the 429 came may still land (at most
-# max_inflight - 1); none may be sent after it within the 2 s.
-if ((early > 3)); then
-    ms_fail "$early requests within 2 s of the 429"
-fi
+# One request in flight: nothing can go out before the daemon has read the
+# throttled answer, so nothing may arrive within its wait (with more in
+# flight, requests sent before the answer was read would land inside it).
+ms_assert_eq 0 "$early" "requests within 2 s of the 429"
 grep -q "the API asks us to slow down" "$T/retry_after.log" || ms_fail "throttling not logged"
 
 ms_log "a configured rate is sustained within 5 %"
-fresh "rate_limit = 50; burst = 1;"
+# burst 2: a timer that fires late on a busy machine is made up for.
+fresh "rate_limit = 50; burst = 2;"
 ms_once rate
 ms_assert_eq 0 "$MS_RC" "exit status at 50 requests/s"
 rate=$(post_times | awk 'NR == 1 { f = $1 } { l = $1; n++ } END { printf "%.1f", (n - 1) * 1000 / (l - f) }')
