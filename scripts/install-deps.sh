@@ -11,6 +11,8 @@ packages=(
     # tests and demo: a real directory server, the tools that drive it,
     # and what the test scripts use to inspect results
     slapd ldap-utils curl jq sqlite3 socat valgrind
+    # benchmarks: wrk drives the simulator's ceiling, openssl signs a JWT
+    wrk openssl
     ca-certificates
 )
 

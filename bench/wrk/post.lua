@@ -1,7 +1,8 @@
 -- wrk script: POSTs a valid, unique member per request so the simulator
 -- does its full work (validation, duplicate check, storage) every time.
 -- BENCH_BODY is a template whose "%ID%" marks are replaced by an id unique
--- across threads; BENCH_HEADERS holds "Name: value" lines (auth, type).
+-- across threads and "%NUM%" by a unique 10-digit number (for phone
+-- numbers); BENCH_HEADERS holds "Name: value" lines (auth, type).
 -- setup() runs in the main Lua state; thread:set() gives each thread its
 -- own global `tid` (a local of the same name would shadow it).
 local threads = {}
@@ -29,5 +30,6 @@ end
 function request()
    counter = counter + 1
    local body = string.gsub(template, "%%ID%%", prefix .. counter)
+   body = string.gsub(body, "%%NUM%%", string.format("%d%09d", tid, counter))
    return wrk.format("POST", nil, headers, body)
 end
