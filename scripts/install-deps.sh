@@ -7,10 +7,12 @@ packages=(
     # build
     build-essential autoconf automake libtool pkg-config
     libldap-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev
-    libsystemd-dev libsqlite3-dev libcunit1-dev libmicrohttpd-dev
+    libsystemd-dev libsqlite3-dev libcunit1-dev libmicrohttpd-dev libsasl2-dev
     # tests and demo: a real directory server, the tools that drive it,
     # and what the test scripts use to inspect results
     slapd ldap-utils curl jq sqlite3 socat valgrind
+    # the Active Directory tests run their own Samba AD DC
+    samba samba-ad-provision samba-dsdb-modules samba-vfs-modules
     # benchmarks: wrk drives the simulator's ceiling, openssl signs a JWT
     wrk openssl
     ca-certificates

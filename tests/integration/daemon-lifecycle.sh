@@ -16,16 +16,6 @@ ms_sim_start
 ms_conf_write "$T/membersync.conf" "$(ms_rainbond_target)" "poll_interval = 1;"
 cp "$T/membersync.conf" "$T/good.conf"
 
-add_user() {
-    ms_ldapadd <<EOT
-dn: uid=$1,$LDAP_PEOPLE
-objectClass: inetOrgPerson
-uid: $1
-cn: $1
-sn: Lifecycle
-mail: $1@example.org
-EOT
-}
 user_count() {
     ms_sim_jq --arg p "$1" '[.apis.rainbond.users[] | select(.nick_name | startswith($p))] | length'
 }
@@ -67,7 +57,7 @@ push_at=$(grep -bo 'STATUS=cycle 1: pushing' "$T/notify.out" | head -n1 | cut -d
 ((ready_at < push_at)) || ms_fail "READY=1 came after the first push started"
 
 ms_log "the poll loop picks up a new user"
-add_user polled1
+ms_add_user polled1 Lifecycle
 ms_wait_until 10 users_with_prefix_are polled1 1 || ms_fail "new user not synced by the poll loop"
 
 ms_log "SIGHUP with a broken config keeps the running one"
@@ -79,7 +69,7 @@ grep -q "membersync.conf:[0-9]*: top level: unknown key 'bogus_key'" "$T/daemon.
     ms_fail "reload error without file:line"
 notified RELOADING=1 || ms_fail "no RELOADING=1"
 kill -0 "$daemon" || ms_fail "daemon died on a bad reload"
-add_user polled2
+ms_add_user polled2 Lifecycle
 ms_wait_until 10 users_with_prefix_are polled2 1 || ms_fail "syncing stopped after a bad reload"
 
 ms_log "SIGHUP with a good config applies it"
@@ -90,7 +80,7 @@ ms_wait_until 10 grep -q "configuration reloaded from $T/membersync.conf (1 targ
 
 ms_log "SIGTERM during a push: in-flight requests finish and are recorded"
 curl -sS --noproxy '*' --max-time 5 -o /dev/null -X POST -d '{"ms":300}' "$SIM_URL/_sim/latency"
-for i in $(seq 1 24); do add_user "late$i"; done
+for i in $(seq 1 24); do ms_add_user "late$i" Lifecycle; done
 ms_wait_until 15 late_requests_seen || ms_fail "the push never started"
 kill -TERM "$daemon"
 rc=0

@@ -1,7 +1,8 @@
 # Helpers for tests that run membersyncd itself; sourced after lib.sh.
 #
 # ms_conf_write FILE TARGETS_TEXT [SOURCE_EXTRA]: writes a membersync.conf
-#   reading the harness's slapd with its service account, state in $T/state.
+#   reading the harness's slapd with its service account, state in $T/state,
+#   change_detection $MS_CHANGE_DETECTION (default full).
 # ms_rainbond_target [NAME]: the text of a rainbond target for the simulator.
 # ms_rest_target [NAME]: the text of a rest target for the simulator.
 # ms_once LOGNAME [ARGS...]: runs membersyncd --once --foreground with
@@ -60,6 +61,9 @@ source = {
   filter = "(objectClass=inetOrgPerson)";
   page_size = 50;
   timeout = 20;
+  # Tests of the push side count unchanged entries, which only full reads
+  # see; change tracking tests set MS_CHANGE_DETECTION.
+  change_detection = "${MS_CHANGE_DETECTION:-full}";
   $extra
 };
 state_dir = "$T/state";
@@ -87,4 +91,17 @@ ms_state_sql() {
 ms_posts() {
     local path=${1:-/openapi/v1/users}
     ms_sim_jq --arg p "$path" '[.log[] | select(.method == "POST" and .path == $p)] | length'
+}
+
+# ms_add_user UID [SN]: one more inetOrgPerson under LDAP_PEOPLE, written
+# over LDAP so that syncprov and the overlays see it.
+ms_add_user() {
+    ms_ldapadd <<EOT
+dn: uid=$1,$LDAP_PEOPLE
+objectClass: inetOrgPerson
+uid: $1
+cn: $1
+sn: ${2:-Added}
+mail: $1@example.org
+EOT
 }

@@ -57,16 +57,51 @@
 # MS_SLAPD_MAXSIZE overrides the mdb maxsize (default 1 GiB, or 8 times the
 # LDIF size if that is more).
 #
+# Opt-in slapd features, read by ms_slapd_start (unset or empty: off; the
+# plain ldap:// setup above is unchanged either way):
+#   MS_SLAPD_TLS=1  a throwaway PKI in $T/pki (made with openssl; the test
+#       skips without it) and slapd serving ldaps:// on a second port as
+#       well as ldap:// (StartTLS works there too).  PKI: a CA ("membersync
+#       test CA"); a server certificate for IP:127.0.0.1 and DNS:localhost
+#       signed by it; a client certificate "CN=membersync-client,O=membersync
+#       tests" signed by it; an unrelated "membersync other CA" (for checks
+#       that verification fails); keys mode 600.  slapd asks for a client
+#       certificate (TLSVerifyClient try) and maps the client certificate's
+#       identity, cn=membersync-client,o=membersync tests, to LDAP_SVC_DN, so
+#       a SASL EXTERNAL bind with it reads what the service account reads.
+#       ms_slapd_start checks that bind before it returns.  The ms_ldap*
+#       helpers keep using LDAP_URI (ldap://, no TLS); ms_slapd_restart keeps
+#       both ports.  Exports LDAPS_URI (ldaps://127.0.0.1:PORT, no trailing
+#       slash), LDAP_CA_FILE, LDAP_CA_DIR (a directory holding only the CA
+#       certificate, under its OpenSSL subject-hash name HASH.0),
+#       LDAP_OTHER_CA_FILE, LDAP_CLIENT_CERT, LDAP_CLIENT_KEY.  OpenLDAP tools
+#       and libldap read TLS settings from /etc/ldap/ldap.conf, ~/.ldaprc,
+#       ./ldaprc and LDAPTLS_* variables; tests that need none of those
+#       should clear them (see tests/integration/source-tls.sh).
+#   MS_SLAPD_OVERLAYS="memberof ppolicy" (either or both, any order): those
+#       overlays on the database, above syncprov.  memberof: defaults
+#       (groupOfNames, member, memberOf) and memberof-refint TRUE; memberOf is
+#       operational, so ask for it by name (or "+"), and it is only
+#       maintained for groups written over LDAP (ms_ldapadd), not for groups
+#       in the LDIF given to ms_slapd_start (slapadd bypasses overlays).
+#       ppolicy: OpenLDAP 2.5's built-in schema, no default policy;
+#       operational attributes such as pwdAccountLockedTime can be written by
+#       the rootdn (ms_ldapmodify) and read by the service account when asked
+#       for by name.
+#
 # Exported by ms_setup: T.  By ms_slapd_start: LDAP_URI, LDAP_BASE,
 # LDAP_PEOPLE, LDAP_ADMIN_DN, LDAP_ADMIN_PWFILE, LDAP_SVC_DN,
-# LDAP_SVC_PWFILE, SLAPD_PID (empty while stopped).  By ms_sim_start:
+# LDAP_SVC_PWFILE, SLAPD_PID (empty while stopped), and with MS_SLAPD_TLS=1
+# the TLS variables listed above.  By ms_sim_start:
 # SIM_URL, SIM_PID, SIM_RAINBOND_KEYFILE, SIM_REST_TOKENFILE, and SIM_SECRETS (a folder
 # holding one file per credential of the other simulated APIs, named as the
 # simulator knows it: dingtalk.appkey, dingtalk.appsecret,
 # babelbird.client_id, babelbird.client_secret, compai.key, devin.key,
 # scim.token).
 #
-# Files in $T: slapd/{slapd.conf,slapd.log,db/,*.pw}, sim.log, sim.port.
+# Files in $T: slapd/{slapd.conf,slapd.log,db/,*.pw}, sim.log, sim.port,
+# and with MS_SLAPD_TLS=1 pki/{ca,server,client,other-ca}.{crt,key},
+# pki/cadir/HASH.0 and pki/openssl.log.
 # On failure the tail of every $T/*.log and $T/slapd/*.log is printed, so
 # tests should write their own logs (e.g. the daemon's) as $T/NAME.log.
 
@@ -80,6 +115,7 @@ _MS_SRCDIR="${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 _MS_T=
 _MS_PIDS=()
 _MS_SLAPD_PORT=
+_MS_SLAPD_TLS_PORT=
 
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin" ;; esac
 case ":$PATH:" in *:/sbin:*) ;; *) PATH="$PATH:/sbin" ;; esac
@@ -282,6 +318,83 @@ _ms_random_port() {
 
 # ------------------------------------------------------------------- slapd
 
+# _ms_openssl ARGS...: openssl with its chatter in $_MS_T/pki/openssl.log.
+_ms_openssl() {
+    openssl "$@" </dev/null >>"$_MS_T/pki/openssl.log" 2>&1 ||
+        ms_error "openssl $1 failed, see $_MS_T/pki/openssl.log"
+}
+
+# _ms_pki_cert NAME SUBJECT EXTENSIONS [CA]: NAME.key (mode 600) and
+# NAME.crt in $_MS_T/pki, signed by CA (a name there) or self-signed.
+_ms_pki_cert() {
+    local name=$1 subj=$2 ext=$3 ca=${4:-} dir="$_MS_T/pki" serial
+    # EC keys: as good as RSA for this and generated in no time.
+    (umask 077 && _ms_openssl genpkey -algorithm EC \
+        -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$name.key")
+    chmod 600 "$dir/$name.key" || ms_error "cannot chmod $dir/$name.key"
+    printf '%s\n' "$ext" >"$dir/$name.ext" || ms_error "cannot write $dir/$name.ext"
+    _ms_openssl req -new -key "$dir/$name.key" -subj "$subj" -out "$dir/$name.csr"
+    serial=$(od -An -tx1 -N8 /dev/urandom) || ms_error "cannot read /dev/urandom"
+    serial=${serial//[[:space:]]/}
+    if [[ -n "$ca" ]]; then
+        _ms_openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" \
+            -CAkey "$dir/$ca.key" -set_serial "0x7$serial" -days 2 \
+            -extfile "$dir/$name.ext" -out "$dir/$name.crt"
+    else
+        _ms_openssl x509 -req -in "$dir/$name.csr" -signkey "$dir/$name.key" \
+            -set_serial "0x7$serial" -days 2 \
+            -extfile "$dir/$name.ext" -out "$dir/$name.crt"
+    fi
+    rm -f -- "$dir/$name.csr" "$dir/$name.ext"
+}
+
+# _ms_pki_create: the throwaway PKI of MS_SLAPD_TLS=1 in $_MS_T/pki.
+_ms_pki_create() {
+    local dir="$_MS_T/pki" hash
+    local ca_ext="basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash"
+    local leaf_ext="basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid"
+
+    mkdir -p "$dir/cadir" || ms_error "cannot create $dir/cadir"
+    : >"$dir/openssl.log"
+    _ms_pki_cert ca "/CN=membersync test CA" "$ca_ext"
+    _ms_pki_cert server "/CN=127.0.0.1" "$leaf_ext
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost" ca
+    # Written O first, so that its LDAP form is cn=...,o=....
+    _ms_pki_cert client "/O=membersync tests/CN=membersync-client" "$leaf_ext
+extendedKeyUsage = clientAuth" ca
+    _ms_pki_cert other-ca "/CN=membersync other CA" "$ca_ext"
+    # The layout openssl rehash/c_rehash make, without needing either.
+    hash=$(openssl x509 -hash -noout -in "$dir/ca.crt") || ms_error "openssl x509 -hash failed"
+    cp -- "$dir/ca.crt" "$dir/cadir/$hash.0" || ms_error "cannot copy the CA certificate to $dir/cadir"
+    LDAP_CA_FILE="$dir/ca.crt"
+    LDAP_CA_DIR="$dir/cadir"
+    LDAP_OTHER_CA_FILE="$dir/other-ca.crt"
+    LDAP_CLIENT_CERT="$dir/client.crt"
+    LDAP_CLIENT_KEY="$dir/client.key"
+    export LDAP_CA_FILE LDAP_CA_DIR LDAP_OTHER_CA_FILE LDAP_CLIENT_CERT LDAP_CLIENT_KEY
+}
+
+# _ms_ldap_tls TOOL ARGS...: an OpenLDAP tool trusting only the test CA and
+# presenting the client certificate, whatever ldap.conf, ~/.ldaprc or the
+# environment say (LDAPNOINIT would also drop the LDAPTLS_* set here).
+_ms_ldap_tls() (
+    local v
+    for v in $(compgen -e); do
+        if [[ "$v" == LDAP[!_]* ]]; then
+            unset "$v"
+        fi
+    done
+    cd "$_MS_T/pki" || exit 1
+    HOME="$_MS_T/pki" LDAPTLS_CACERT="$LDAP_CA_FILE" LDAPTLS_REQCERT=demand \
+        LDAPTLS_CERT="$LDAP_CLIENT_CERT" LDAPTLS_KEY="$LDAP_CLIENT_KEY" "$@"
+)
+
 _ms_ldap() {
     local tool=$1
     shift
@@ -323,22 +436,32 @@ _ms_slapd_alive_and_ready() {
             >/dev/null 2>&1
 }
 
-# _ms_slapd_launch PORT: 0 when serving, 2 when the port was taken; any
-# other problem is a hard error.
+# _ms_slapd_launch PORT [TLS_PORT]: 0 when serving, 2 when a port was
+# taken; any other problem is a hard error.  With TLS_PORT, ldaps:// there.
 _ms_slapd_launch() {
-    local port=$1 dir="$_MS_T/slapd" i
-    local log="$dir/slapd.log" off=0 out
+    local port=$1 tls_port=${2:-} dir="$_MS_T/slapd" i
+    local log="$dir/slapd.log" off=0 out urls
     if [[ -f "$log" ]]; then
         off=$(stat -c %s "$log")
     fi
     LDAP_URI="ldap://127.0.0.1:$port"
+    urls="$LDAP_URI/"
+    if [[ -n "$tls_port" ]]; then
+        LDAPS_URI="ldaps://127.0.0.1:$tls_port"
+        urls="$urls $LDAPS_URI/"
+    fi
     slapd -d "${MS_SLAPD_DEBUG:-32768}" -f "$dir/slapd.conf" \
-        -h "$LDAP_URI/" </dev/null >>"$log" 2>&1 &
+        -h "$urls" </dev/null >>"$log" 2>&1 &
     SLAPD_PID=$!
     for ((i = 0; i < 100; i++)); do
+        # slapd binds every listener before it serves any.
         if _ms_slapd_alive_and_ready; then
             _MS_SLAPD_PORT=$port
             export LDAP_URI SLAPD_PID
+            if [[ -n "$tls_port" ]]; then
+                _MS_SLAPD_TLS_PORT=$tls_port
+                export LDAPS_URI
+            fi
             return 0
         fi
         if ! kill -0 "$SLAPD_PID" 2>/dev/null; then
@@ -365,7 +488,31 @@ ms_slapd_start() {
     fi
     ms_require_cmd slapd slapadd ldapadd ldapsearch slappasswd
     local ldif="${1:-}" dir="$_MS_T/slapd" base="${MS_LDAP_BASE:-dc=example,dc=org}"
-    local admin_hash svc_hash attempt rc maxsize
+    local admin_hash svc_hash attempt rc maxsize port tls_port='' ov
+    local tls="${MS_SLAPD_TLS:-}" modules='' overlays='' global_tls=''
+    local -A want=()
+
+    case "$tls" in
+        '' | 0) tls='' ;;
+        1) ms_require_cmd openssl ldapwhoami ;;
+        *) ms_error "MS_SLAPD_TLS must be 1, 0 or empty, not '$tls'" ;;
+    esac
+    for ov in ${MS_SLAPD_OVERLAYS:-}; do
+        case "$ov" in
+            memberof | ppolicy) want[$ov]=1 ;;
+            *) ms_error "MS_SLAPD_OVERLAYS: unknown overlay '$ov' (known: memberof ppolicy)" ;;
+        esac
+    done
+    # slapd.conf stacks overlays: the last one configured sees an operation
+    # first.  syncprov, configured last, sees every change the others make.
+    if [[ -n "${want[memberof]:-}" ]]; then
+        modules+=$'moduleload memberof\n'
+        overlays+=$'overlay memberof\nmemberof-refint TRUE\n'
+    fi
+    if [[ -n "${want[ppolicy]:-}" ]]; then
+        modules+=$'moduleload ppolicy\n'
+        overlays+=$'overlay ppolicy\n'
+    fi
 
     mkdir -p "$dir/db" || ms_error "cannot create $dir/db"
     LDAP_BASE=$base
@@ -395,6 +542,18 @@ ms_slapd_start() {
     maxsize=$((maxsize * 8 > 1073741824 ? maxsize * 8 : 1073741824))
     maxsize=${MS_SLAPD_MAXSIZE:-$maxsize}
 
+    if [[ -n "$tls" ]]; then
+        _ms_pki_create
+        # For SASL EXTERNAL slapd takes the client certificate's subject,
+        # normalised, as the authentication DN, and maps it with this.
+        global_tls="TLSCACertificateFile \"$LDAP_CA_FILE\"
+TLSCertificateFile \"$_MS_T/pki/server.crt\"
+TLSCertificateKeyFile \"$_MS_T/pki/server.key\"
+TLSVerifyClient try
+authz-regexp \"^cn=membersync-client,o=membersync tests\$\" \"$LDAP_SVC_DN\"
+"
+    fi
+
     # ACLs sit in the database section so that the rootDSE and schema
     # stay readable under the default frontend ACL.
     cat >"$dir/slapd.conf" <<EOF || ms_error "cannot write $dir/slapd.conf"
@@ -407,8 +566,8 @@ argsfile "$dir/slapd.args"
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload syncprov
-sizelimit unlimited
-
+${modules}sizelimit unlimited
+${global_tls}
 database mdb
 maxsize $maxsize
 suffix "$base"
@@ -418,7 +577,7 @@ directory "$dir/db"
 index objectClass eq
 index uid,mail,cn eq
 index entryCSN,entryUUID eq
-overlay syncprov
+${overlays}overlay syncprov
 syncprov-checkpoint 100 10
 access to attrs=userPassword
     by anonymous auth
@@ -449,12 +608,36 @@ EOF
 
     for ((attempt = 1; attempt <= 10; attempt++)); do
         rc=0
-        _ms_slapd_launch "$(_ms_random_port)" || rc=$?
+        port=$(_ms_random_port)
+        if [[ -n "$tls" ]]; then
+            tls_port=$(_ms_random_port)
+            while ((tls_port == port)); do
+                tls_port=$(_ms_random_port)
+            done
+        fi
+        _ms_slapd_launch "$port" "$tls_port" || rc=$?
         if ((rc == 0)); then
+            if [[ -n "$tls" ]]; then
+                _ms_slapd_check_tls
+            fi
             return 0
         fi
     done
     ms_error "slapd could not bind a free port in 10 attempts"
+}
+
+# Fails unless a SASL EXTERNAL bind with the client certificate over
+# ldaps:// and over StartTLS comes out as the service account.
+_ms_slapd_check_tls() {
+    local uri out
+    for uri in "$LDAPS_URI" "$LDAP_URI -ZZ"; do
+        # shellcheck disable=SC2086 # "$LDAP_URI -ZZ" is split on purpose
+        out=$(_ms_ldap_tls ldapwhoami -o nettimeout=5 -Q -Y EXTERNAL -H $uri 2>&1) ||
+            ms_error "ldapwhoami -Y EXTERNAL -H $uri failed: $out"
+        if [[ "$out" != "dn:$LDAP_SVC_DN" ]]; then
+            ms_error "SASL EXTERNAL with the client certificate over $uri is '$out', not dn:$LDAP_SVC_DN"
+        fi
+    done
 }
 
 ms_slapd_stop() {
@@ -475,13 +658,13 @@ ms_slapd_restart() {
     # short wait covers sockets the old process has not released yet.
     for ((attempt = 1; attempt <= 10; attempt++)); do
         rc=0
-        _ms_slapd_launch "$_MS_SLAPD_PORT" || rc=$?
+        _ms_slapd_launch "$_MS_SLAPD_PORT" "$_MS_SLAPD_TLS_PORT" || rc=$?
         if ((rc == 0)); then
             return 0
         fi
         sleep 0.5
     done
-    ms_error "slapd could not bind port $_MS_SLAPD_PORT again"
+    ms_error "slapd could not bind port $_MS_SLAPD_PORT${_MS_SLAPD_TLS_PORT:+ or $_MS_SLAPD_TLS_PORT} again"
 }
 
 # --------------------------------------------------------------- simulator
