@@ -2,6 +2,7 @@
 
 #include "config/cfgread.h"
 #include "config/conf.h"
+#include "config/conf_private.h"
 #include "log.h"
 #include "util/sbuf.h"
 #include "util/strutil.h"
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <ldap.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,26 +22,6 @@ static const struct cfg_key top_keys[] = {
 	{ "targets", CFG_T_GROUPS, CFG_REQUIRED },
 	{ "state_dir", CFG_T_STRING, 0 },
 	{ "log_level", CFG_T_STRING, 0 },
-	{ NULL, 0, 0 },
-};
-
-static const struct cfg_key source_keys[] = {
-	{ "uri", CFG_T_STRINGS, CFG_REQUIRED },
-	{ "starttls", CFG_T_BOOL, 0 },
-	{ "tls_verify", CFG_T_BOOL, 0 },
-	{ "ca_file", CFG_T_STRING, 0 },
-	{ "bind_dn", CFG_T_STRING, 0 },
-	{ "bind_password_file", CFG_T_STRING, 0 },
-	{ "allow_plaintext_bind", CFG_T_BOOL, 0 },
-	{ "base", CFG_T_STRING, CFG_REQUIRED },
-	{ "scope", CFG_T_STRING, 0 },
-	{ "filter", CFG_T_STRING, 0 },
-	{ "attributes", CFG_T_STRINGS, 0 },
-	{ "id_attribute", CFG_T_STRING, 0 },
-	{ "page_size", CFG_T_INT, 0 },
-	{ "network_timeout", CFG_T_INT, 0 },
-	{ "timeout", CFG_T_INT, 0 },
-	{ "poll_interval", CFG_T_INT, 0 },
 	{ NULL, 0, 0 },
 };
 
@@ -63,155 +45,13 @@ static const struct cfg_key target_keys[] = {
 	{ "max_wait", CFG_T_NUMBER, 0 },
 	{ "batch_size", CFG_T_INT, 0 },
 	{ "secret_fields", CFG_T_STRINGS, 0 },
+	{ "groups", CFG_T_STRINGS, 0 },
 	{ NULL, 0, 0 },
 };
 
 /* Keys of an unknown driver's target are not checked: we cannot know them,
  * and the unknown driver is already reported. */
 static const struct cfg_key any_key_placeholder[] = { { NULL, 0, 0 } };
-
-static bool conf_strv_contains(char **v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(v[i], s) == 0)
-			return true;
-	return false;
-}
-
-static void conf_strv_add_unique(char ***v, size_t *n, const char *s)
-{
-	if (conf_strv_contains(*v, *n, s))
-		return;
-	*v = xreallocarray(*v, *n + 2, sizeof(char *));
-	(*v)[(*n)++] = xstrdup(s);
-	(*v)[*n] = NULL;
-}
-
-/* Balanced parentheses around the whole filter: catches the common typos
- * before the directory does, with a file:line. */
-static bool conf_filter_plausible(const char *f)
-{
-	size_t len = strlen(f);
-	int depth = 0;
-	if (len < 3 || f[0] != '(' || f[len - 1] != ')')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (f[i] == '\\' && i + 1 < len) {
-			i++;
-			continue;
-		}
-		if (f[i] == '(')
-			depth++;
-		else if (f[i] == ')' && --depth < 0)
-			return false;
-		if (depth == 0 && i + 1 < len)
-			return false;
-	}
-	return depth == 0;
-}
-
-static void conf_load_source(const struct cfg_ctx *cc, const config_setting_t *g, const char *dir,
-			     struct conf_source *src)
-{
-	static const struct cfg_key *const tables[] = { source_keys, NULL };
-	cfg_check_group(cc, g, "source", tables);
-
-	src->uris = cfg_strings(g, "uri", &src->n_uris);
-	bool any_plain = false;
-	for (size_t i = 0; i < src->n_uris; i++) {
-		LDAPURLDesc *lud = NULL;
-		const config_setting_t *s = config_setting_get_member(g, "uri");
-		if (ldap_url_parse(src->uris[i], &lud) != LDAP_URL_SUCCESS) {
-			cfg_error(cc, s, "source: uri '%s' is not an LDAP URI (ldap://host:port, ldaps://host)",
-				  src->uris[i]);
-		} else if (strcasecmp(lud->lud_scheme, "ldap") && strcasecmp(lud->lud_scheme, "ldaps") &&
-			   strcasecmp(lud->lud_scheme, "ldapi")) {
-			cfg_error(cc, s, "source: uri has unsupported scheme '%s'", lud->lud_scheme);
-		} else if (strcasecmp(lud->lud_scheme, "ldap") == 0) {
-			any_plain = true;
-		}
-		ldap_free_urldesc(lud);
-	}
-	if (src->n_uris == 0 && config_setting_get_member(g, "uri"))
-		cfg_error(cc, config_setting_get_member(g, "uri"), "source: uri is empty");
-
-	src->starttls = cfg_bool(g, "starttls", false);
-	src->tls_verify = cfg_bool(g, "tls_verify", true);
-	if (!src->tls_verify)
-		cfg_warning(cc, config_setting_get_member(g, "tls_verify"),
-			    "source: tls_verify = false: the directory's certificate is not checked, so anyone "
-			    "on the network path can impersonate it");
-	const char *ca = cfg_string(g, "ca_file", NULL);
-	if (ca) {
-		src->ca_file = ca[0] == '/' ? xstrdup(ca) : xasprintf("%s/%s", dir, ca);
-		if (access(src->ca_file, R_OK) < 0)
-			cfg_error(cc, config_setting_get_member(g, "ca_file"), "source: ca_file %s: %s", src->ca_file,
-				  strerror(errno));
-	}
-
-	const char *bind_dn = cfg_string(g, "bind_dn", NULL);
-	const char *pw_file = cfg_string(g, "bind_password_file", NULL);
-	src->bind_dn = bind_dn ? xstrdup(bind_dn) : NULL;
-	if (bind_dn && !pw_file)
-		cfg_error(cc, config_setting_get_member(g, "bind_dn"),
-			  "source: bind_dn is set but bind_password_file is missing");
-	if (pw_file && !bind_dn)
-		cfg_error(cc, config_setting_get_member(g, "bind_password_file"),
-			  "source: bind_password_file is set but bind_dn is missing");
-	if (pw_file) {
-		char *err = NULL;
-		int world = 0;
-		const config_setting_t *s = config_setting_get_member(g, "bind_password_file");
-		if (secret_read(pw_file, dir, &src->bind_password, &err, &world) < 0) {
-			cfg_error(cc, s, "source: bind_password_file: %s", err);
-			free(err);
-		} else if (world) {
-			cfg_warning(cc, s, "source: bind_password_file %s is readable by every user; chmod 600 it",
-				    src->bind_password->path);
-		}
-	}
-	src->allow_plaintext_bind = cfg_bool(g, "allow_plaintext_bind", false);
-	if (any_plain && bind_dn && !src->starttls && !src->allow_plaintext_bind)
-		cfg_error(cc, config_setting_get_member(g, "uri"),
-			  "source: a simple bind over ldap:// without StartTLS sends the password in clear text; "
-			  "set starttls = true, use ldaps://, or set allow_plaintext_bind = true if you accept that");
-
-	src->base = xstrdup(cfg_string(g, "base", ""));
-	if (config_setting_get_member(g, "base")) {
-		LDAPDN dn = NULL;
-		if (ldap_str2dn(src->base, &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
-			cfg_error(cc, config_setting_get_member(g, "base"), "source: base '%s' is not a valid DN",
-				  src->base);
-		ldap_dnfree(dn);
-	}
-	const char *scope = cfg_string(g, "scope", "sub");
-	if (strcmp(scope, "sub") == 0)
-		src->scope = CONF_SCOPE_SUB;
-	else if (strcmp(scope, "one") == 0)
-		src->scope = CONF_SCOPE_ONE;
-	else if (strcmp(scope, "base") == 0)
-		src->scope = CONF_SCOPE_BASE;
-	else
-		cfg_error(cc, config_setting_get_member(g, "scope"), "source: scope must be sub, one or base, not '%s'",
-			  scope);
-	src->filter = xstrdup(cfg_string(g, "filter", "(objectClass=inetOrgPerson)"));
-	if (!conf_filter_plausible(src->filter))
-		cfg_error(cc, config_setting_get_member(g, "filter"),
-			  "source: filter '%s' is not a valid LDAP filter (unbalanced parentheses?)", src->filter);
-	src->id_attribute = xstrdup(cfg_string(g, "id_attribute", "entryUUID"));
-	src->page_size = (int)cfg_int_range(cc, g, "source", "page_size", 500, 0, 100000);
-	src->network_timeout = (int)cfg_int_range(cc, g, "source", "network_timeout", 10, 1, 3600);
-	src->timeout = (int)cfg_int_range(cc, g, "source", "timeout", 60, 1, 86400);
-	src->poll_interval = (int)cfg_int_range(cc, g, "source", "poll_interval", 300, 1, 7 * 86400);
-
-	src->attributes = xcalloc(1, sizeof(char *));
-	conf_strv_add_unique(&src->attributes, &src->n_attributes, src->id_attribute);
-	size_t n_extra;
-	char **extra = cfg_strings(g, "attributes", &n_extra);
-	for (size_t i = 0; i < n_extra; i++)
-		conf_strv_add_unique(&src->attributes, &src->n_attributes, extra[i]);
-	cfg_strv_free(extra);
-}
 
 static double conf_number_range(const struct cfg_ctx *cc, const config_setting_t *g, const char *where,
 				const char *name, double def, double min, double max)
@@ -237,11 +77,31 @@ static bool conf_name_ok(const char *s)
 	return true;
 }
 
+struct conf_attr_ctx {
+	const struct cfg_ctx *cc;
+	const config_setting_t *target;
+	const char *where;
+	struct conf_source *src;
+	bool reported;
+};
+
 static void conf_collect_attr(const char *attr, void *ud)
 {
-	struct conf_source *src = ud;
-	if (strcmp(attr, "dn") != 0)
-		conf_strv_add_unique(&src->attributes, &src->n_attributes, attr);
+	struct conf_attr_ctx *a = ud;
+	if (strcasecmp(attr, "dn") == 0)
+		return;
+	if (strcasecmp(attr, CONF_ATTR_GROUPS) == 0 || strcasecmp(attr, CONF_ATTR_GROUP_DNS) == 0) {
+		/* Filled in from the group index, never read from entries. */
+		if (!a->src->groups.enabled && !a->reported) {
+			cfg_error(a->cc, config_setting_get_member(a->target, "map"),
+				  "%s: map reads '%s', which comes from source.groups, but there is no "
+				  "source.groups block",
+				  a->where, attr);
+			a->reported = true;
+		}
+		return;
+	}
+	conf_strv_add_unique(&a->src->attributes, &a->src->n_attributes, attr);
 }
 
 struct conf_missing_ctx {
@@ -337,6 +197,74 @@ static struct mapping *conf_load_map(const struct cfg_ctx *cc, const config_sett
 	return m;
 }
 
+static void conf_hash_setting(struct hash_ctx *h, const config_setting_t *s)
+{
+	char num[32];
+	hash_update_str(h, config_setting_name(s));
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		hash_update_str(h, config_setting_get_string(s));
+		break;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		snprintf(num, sizeof(num), "%lld", (long long)config_setting_get_int64(s));
+		hash_update_str(h, num);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		snprintf(num, sizeof(num), "%.17g", config_setting_get_float(s));
+		hash_update_str(h, num);
+		break;
+	case CONFIG_TYPE_BOOL:
+		hash_update_str(h, config_setting_get_bool(s) ? "true" : "false");
+		break;
+	default:
+		for (int i = 0; i < config_setting_length(s); i++)
+			conf_hash_setting(h, config_setting_get_elem(s, (unsigned)i));
+		hash_update_str(h, "end");
+	}
+}
+
+static void conf_target_fingerprint(const config_setting_t *g, struct conf_target *t)
+{
+	static const char *const keys[] = { "driver", "map", "key", "secret_fields", "groups", NULL };
+	struct hash_ctx *h = hash_begin();
+	hash_update_str(h, t->name);
+	for (size_t i = 0; keys[i]; i++) {
+		const config_setting_t *s = config_setting_get_member(g, keys[i]);
+		if (s)
+			conf_hash_setting(h, s);
+	}
+	hash_end(h, t->fingerprint);
+}
+
+static void conf_fingerprint(struct conf *c)
+{
+	const struct conf_source *s = &c->source;
+	struct hash_ctx *h = hash_begin();
+	char num[16];
+	hash_update_str(h, s->base);
+	snprintf(num, sizeof(num), "%d", (int)s->scope);
+	hash_update_str(h, num);
+	hash_update_str(h, s->filter);
+	hash_update_str(h, s->id_attribute);
+	for (size_t i = 0; i < s->n_attributes; i++)
+		hash_update_str(h, s->attributes[i]);
+	hash_update_str(h, s->detect_disabled ? "disabled" : "");
+	hash_update_str(h, s->disabled_filter);
+	if (s->groups.enabled) {
+		hash_update_str(h, s->groups.base);
+		hash_update_str(h, s->groups.filter);
+		hash_update_str(h, s->groups.name_attribute);
+		for (char **a = s->groups.attributes; a && *a; a++)
+			hash_update_str(h, *a);
+		hash_update_str(h, s->groups.nested ? "nested" : "flat");
+	}
+	for (size_t i = 0; i < c->n_targets; i++)
+		if (c->targets[i]->enabled)
+			hash_update_str(h, c->targets[i]->fingerprint);
+	hash_end(h, c->fingerprint);
+}
+
 static void conf_free_target(struct conf_target *t)
 {
 	if (!t)
@@ -345,6 +273,7 @@ static void conf_free_target(struct conf_target *t)
 		t->driver->free_config(t->driver_conf);
 	auth_free(t->auth);
 	mapping_free(t->mapping);
+	cfg_strv_free(t->groups);
 	free(t->name);
 	free(t->url);
 	free(t);
@@ -403,6 +332,21 @@ static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const conf
 	else if (config_setting_get_member(g, "batch_size"))
 		cfg_error(cc, config_setting_get_member(g, "batch_size"), "%s: the %s driver does not batch adds",
 			  where, drv ? drv->name : "?");
+	t->groups = cfg_strings(g, "groups", &t->n_groups);
+	for (size_t i = 0; i < t->n_groups; i++) {
+		LDAPDN dn = NULL;
+		const config_setting_t *gs = config_setting_get_member(g, "groups");
+		if (!t->groups[i][0])
+			cfg_error(cc, gs, "%s: groups: an empty group name", where);
+		else if (strchr(t->groups[i], '=') &&
+			 ldap_str2dn(t->groups[i], &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+			cfg_error(cc, gs, "%s: groups: '%s' is not a valid DN (a name without '=' is matched against "
+					  "the groups' names)",
+				  where, t->groups[i]);
+		ldap_dnfree(dn);
+	}
+	if (config_setting_get_member(g, "groups") && t->n_groups == 0)
+		cfg_error(cc, config_setting_get_member(g, "groups"), "%s: groups is empty", where);
 	if (drv) {
 		t->mapping = conf_load_map(cc, g, where, drv);
 		if (drv->auth_required && !config_setting_get_member(g, "auth"))
@@ -416,6 +360,7 @@ static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const conf
 		conf_free_target(t);
 		return NULL;
 	}
+	conf_target_fingerprint(g, t);
 	return t;
 }
 
@@ -442,15 +387,7 @@ void conf_free(struct conf *c)
 {
 	if (!c)
 		return;
-	struct conf_source *s = &c->source;
-	cfg_strv_free(s->uris);
-	free(s->ca_file);
-	free(s->bind_dn);
-	secret_free(s->bind_password);
-	free(s->base);
-	free(s->filter);
-	free(s->id_attribute);
-	cfg_strv_free(s->attributes);
+	conf_source_clear(&c->source);
 	for (size_t i = 0; i < c->n_targets; i++)
 		conf_free_target(c->targets[i]);
 	free(c->targets);
@@ -532,12 +469,20 @@ int conf_load(const char *path, struct conf **out, struct diag *d)
 				continue;
 			c->targets = xreallocarray(c->targets, c->n_targets + 1, sizeof(*c->targets));
 			c->targets[c->n_targets++] = t;
-			if (t->enabled)
-				mapping_foreach_attr(t->mapping, conf_collect_attr, &c->source);
+			if (t->enabled) {
+				struct conf_attr_ctx ac = { &cc, g, t->name, &c->source, false };
+				mapping_foreach_attr(t->mapping, conf_collect_attr, &ac);
+			}
+			if (t->n_groups && !c->source.groups.enabled)
+				cfg_error(&cc, config_setting_get_member(g, "groups"),
+					  "target %s: groups needs a source.groups block saying where groups are",
+					  t->name);
 		}
 	}
 	if (d->errors != errors_before)
 		r = -EINVAL;
+	else
+		conf_fingerprint(c);
 out:
 	config_destroy(&lc);
 	if (r < 0) {

@@ -11,6 +11,7 @@
 #include "mapping/mapping.h"
 #include "targets/driver.h"
 #include "util/diag.h"
+#include "util/hash.h"
 #include "util/secret.h"
 
 #define CONF_DEFAULT_PATH "/etc/membersync/membersync.conf"
@@ -19,15 +20,52 @@
 
 enum conf_scope { CONF_SCOPE_BASE, CONF_SCOPE_ONE, CONF_SCOPE_SUB };
 
+enum conf_bind_method {
+	CONF_BIND_ANONYMOUS,
+	CONF_BIND_SIMPLE,
+	CONF_BIND_SASL_EXTERNAL,	/* the TLS client certificate (or ldapi:// peer) */
+	CONF_BIND_SASL_GSSAPI,		/* Kerberos, keytab via KRB5_CLIENT_KTNAME */
+};
+
+enum conf_change_detection {
+	CONF_CHANGES_AUTO,	/* syncrepl, usn or full, from the rootDSE */
+	CONF_CHANGES_SYNCREPL,	/* RFC 4533 content synchronisation */
+	CONF_CHANGES_USN,	/* Active Directory uSNChanged high-water mark */
+	CONF_CHANGES_FULL,	/* every cycle reads everything */
+};
+
+/* Groups read to scope targets and to give mappings group names. */
+struct conf_groups {
+	bool enabled;
+	char *base;
+	enum conf_scope scope;
+	char *filter;
+	char *name_attribute;
+	char *uid_attribute;	/* the user attribute memberUid values hold */
+	char **attributes;	/* requested on group entries (NULL-terminated) */
+	bool use_member_of;	/* read users' memberOf */
+	bool use_member_uid;	/* read users' uid_attribute for memberUid */
+	bool nested;
+	int in_chain;		/* -1: when the server is AD; 0: never; 1: always */
+};
+
 struct conf_source {
 	char **uris;		/* tried in order */
 	size_t n_uris;
 	bool starttls;
 	bool tls_verify;
-	char *ca_file;
-	char *bind_dn;		/* NULL: anonymous */
+	char *ca_file;		/* NULL: ldap.conf / LDAPTLS_CACERT, else system default */
+	char *ca_dir;
+	char *client_cert_file;
+	char *client_key_file;
+	enum conf_bind_method bind_method;
+	char *bind_dn;		/* simple binds only */
 	struct secret *bind_password;
+	char *sasl_authzid;	/* SASL: identity to act as; NULL: the authenticated one */
+	char *sasl_secprops;	/* SASL security properties, e.g. "maxssf=0" */
+	char *keytab_file;	/* GSSAPI: client keytab; NULL: the environment's */
 	bool allow_plaintext_bind;
+	bool follow_referrals;
 	char *base;
 	enum conf_scope scope;
 	char *filter;
@@ -40,7 +78,17 @@ struct conf_source {
 	int network_timeout;	/* seconds */
 	int timeout;		/* seconds, per operation */
 	int poll_interval;	/* seconds */
+	bool detect_disabled;	/* userAccountControl bit 2, pwdAccountLockedTime */
+	char *disabled_filter;	/* NULL: none; entries matching it are disabled */
+	enum conf_change_detection change_detection;
+	bool syncrepl_persist;	/* daemon mode: refreshAndPersist */
+	int full_sync_interval;	/* seconds between forced full reads; 0 = never */
+	struct conf_groups groups;
 };
+
+/* Attributes the source adds to user entries from the group index. */
+#define CONF_ATTR_GROUPS "groups"
+#define CONF_ATTR_GROUP_DNS "group_dns"
 
 struct conf_target {
 	char *name;
@@ -61,6 +109,13 @@ struct conf_target {
 	double retry_max_delay;
 	double max_wait;	/* longest Retry-After waited out within a cycle */
 	unsigned batch_size;	/* members per batched add */
+	/* Only members of these groups (DNs or names, nested resolved) are
+	 * this target's; none: every entry the source reads. */
+	char **groups;
+	size_t n_groups;
+	/* Over what decides the payloads (driver, mapping, key, groups): a
+	 * change means every entry must be mapped again. */
+	char fingerprint[HASH_SHA256_HEX_LEN + 1];
 };
 
 struct conf {
@@ -71,6 +126,9 @@ struct conf {
 	size_t n_targets;
 	char *state_dir;
 	int log_priority;
+	/* Over what entries are read and how enabled targets map them: when
+	 * it changes, the next read is a full one. */
+	char fingerprint[HASH_SHA256_HEX_LEN + 1];
 };
 
 /* Loads and validates `path`. Every error and warning goes to d. Returns 0

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "daemon/daemon.h"
+#include "daemon/live.h"
 #include "http/http.h"
 #include "ldap/source.h"
 #include "log_ids.h"
@@ -34,6 +35,8 @@ struct daemon {
 	struct http_engine *http;
 	struct source *source;
 	struct cycle *cycle;
+	struct source_batch *cycle_batch;	/* the live changes the running cycle runs */
+	struct live *live;
 	struct target **targets;	/* runtime state per conf target */
 	size_t n_targets;
 	sd_event_source *timer;
@@ -43,6 +46,7 @@ struct daemon {
 	bool ready;
 	bool stopping;
 	bool reload_pending;
+	bool poll_pending;	/* the poll timer fired while a cycle ran */
 	int exit_code;
 };
 
@@ -174,9 +178,14 @@ static void daemon_reload(struct daemon *d)
 		status = "idle: configuration reload failed; running the previous configuration";
 		goto out;
 	}
+	bool was_live = live_running(d->live);
+	live_stop(d->live);
 	source_free(d->source);
 	d->source = source_new(&d->conf->source);
 	daemon_make_targets(d);
+	/* Live changes resume after a read with the new configuration. */
+	if (was_live && !d->cycle)
+		daemon_schedule(d, 0);
 	logger_set_priority(d->log, d->conf->log_priority);
 	conf_free(old);
 	struct log_fields f = { .message_id = MSGID_CONFIG_RELOADED };
@@ -200,6 +209,21 @@ static void daemon_on_read_done(void *ud)
 	sd_notify(0, "READY=1");
 }
 
+/* After a cycle that read with syncrepl and stored its cursor, keep a
+ * live search open so changes arrive within moments. */
+static void daemon_maybe_go_live(struct daemon *d)
+{
+	char *cursor = NULL;
+	if (d->opt.once || d->opt.dry_run || d->stopping || live_running(d->live) ||
+	    !source_can_persist(d->source))
+		return;
+	if (state_cursor_get(d->state, "cursor", &cursor) == 0)
+		live_start(d->live, d->source, cursor);
+	free(cursor);
+}
+
+static void daemon_start_live_cycle(struct daemon *d);
+
 static void daemon_on_cycle_done(void *ud, const struct cycle_report *report)
 {
 	struct daemon *d = ud;
@@ -207,10 +231,14 @@ static void daemon_on_cycle_done(void *ud, const struct cycle_report *report)
 	const struct cycle_report rep = *report;
 	bool source_ok = rep.source_ok;
 	size_t failed = rep.failed;
+	bool was_live = d->cycle_batch != NULL;
 
-	d->source_failures = source_ok ? 0 : d->source_failures + 1;
+	if (!was_live)
+		d->source_failures = source_ok ? 0 : d->source_failures + 1;
 	cycle_free(d->cycle);
 	d->cycle = NULL;
+	source_batch_free(d->cycle_batch);
+	d->cycle_batch = NULL;
 
 	if (d->opt.once || d->opt.dry_run) {
 		d->exit_code = !source_ok ? EX_UNAVAILABLE : failed || rep.not_attempted ? DAEMON_EXIT_FAILURES : 0;
@@ -225,6 +253,21 @@ static void daemon_on_cycle_done(void *ud, const struct cycle_report *report)
 		d->reload_pending = false;
 		daemon_reload(d);
 	}
+	if (source_ok)
+		daemon_maybe_go_live(d);
+	if (d->poll_pending) {
+		d->poll_pending = false;
+		daemon_start_cycle(d);
+		return;
+	}
+	if (live_has_changes(d->live)) {
+		daemon_start_live_cycle(d);
+		return;
+	}
+	if (was_live) {
+		sd_notifyf(0, "STATUS=idle: live changes pushed%s", failed ? " with failures" : "");
+		return;
+	}
 	uint64_t next = daemon_jitter((uint64_t)d->conf->source.poll_interval);
 	if (!source_ok) {
 		unsigned shift = d->source_failures - 1 < 10 ? d->source_failures - 1 : 10;
@@ -232,23 +275,58 @@ static void daemon_on_cycle_done(void *ud, const struct cycle_report *report)
 		if (retry < next)
 			next = retry;
 	}
-	sd_notifyf(0, "STATUS=idle: cycle %u %s; next in %llu s", d->cycle_no,
+	sd_notifyf(0, "STATUS=idle: cycle %u %s; next in %llu s%s", d->cycle_no,
 		   source_ok ? (failed ? "finished with failures" : "finished") : "could not read the directory",
-		   (unsigned long long)next);
+		   (unsigned long long)next, live_running(d->live) ? "; live changes on" : "");
 	daemon_schedule(d, next);
+}
+
+static void daemon_run_cycle(struct daemon *d, struct source_batch *batch)
+{
+	struct cycle_params p = {
+		.conf = d->conf, .targets = d->targets, .source = d->source, .state = d->state, .http = d->http,
+		.log = d->log, .event = d->event, .number = ++d->cycle_no, .dry_run = d->opt.dry_run,
+		.plan_out = stdout, .batch = batch, .status = daemon_status, .read_done = daemon_on_read_done,
+		.done = daemon_on_cycle_done, .ud = d,
+	};
+	d->cycle_batch = batch;
+	d->cycle = cycle_start(&p);
 }
 
 static void daemon_start_cycle(struct daemon *d)
 {
+	if (d->stopping)
+		return;
+	if (d->cycle) {
+		d->poll_pending = true;
+		return;
+	}
+	daemon_run_cycle(d, NULL);
+}
+
+static void daemon_start_live_cycle(struct daemon *d)
+{
 	if (d->stopping || d->cycle)
 		return;
-	struct cycle_params p = {
-		.conf = d->conf, .targets = d->targets, .source = d->source, .state = d->state, .http = d->http,
-		.log = d->log,
-		.event = d->event, .number = ++d->cycle_no, .dry_run = d->opt.dry_run, .plan_out = stdout,
-		.status = daemon_status, .read_done = daemon_on_read_done, .done = daemon_on_cycle_done, .ud = d,
-	};
-	d->cycle = cycle_start(&p);
+	struct source_batch *b = live_take(d->live);
+	if (b)
+		daemon_run_cycle(d, b);
+}
+
+static void daemon_on_live_ready(void *ud)
+{
+	daemon_start_live_cycle(ud);
+}
+
+/* The live search is gone (server restarted, ...): poll soon, which
+ * reconnects and, once a read succeeds, goes live again. */
+static void daemon_on_live_ended(void *ud)
+{
+	struct daemon *d = ud;
+	if (!d->cycle)
+		daemon_schedule(d, DAEMON_RETRY_FIRST);
+	else
+		d->poll_pending = true;
 }
 
 static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *ud)
@@ -315,12 +393,16 @@ static int daemon_setup(struct daemon *d)
 	sd_event_source_set_description(d->timer, "poll-timer");
 	d->http = http_engine_new(d->event);
 	d->source = source_new(&d->conf->source);
+	struct live_callbacks cb = { daemon_on_live_ready, daemon_on_live_ended, d };
+	d->live = live_new(d->event, d->log, &cb);
 	return 0;
 }
 
 static void daemon_teardown(struct daemon *d)
 {
 	cycle_free(d->cycle);
+	source_batch_free(d->cycle_batch);
+	live_free(d->live);
 	http_engine_free(d->http);
 	daemon_free_targets(d);
 	source_free(d->source);

@@ -32,6 +32,20 @@ void entry_free(struct entry *e)
 	free(e);
 }
 
+struct entry *entry_dup(const struct entry *e)
+{
+	struct entry *c = entry_new(e->dn);
+	if (e->id)
+		c->id = xstrdup(e->id);
+	c->disabled = e->disabled;
+	for (size_t i = 0; i < e->n_attrs; i++) {
+		struct entry_attr *a = entry_attr_get_or_add(c, e->attrs[i].name);
+		for (size_t j = 0; j < e->attrs[i].n; j++)
+			entry_attr_add_value(a, e->attrs[i].values[j].data, e->attrs[i].values[j].len);
+	}
+	return c;
+}
+
 void entry_set_id(struct entry *e, const char *id)
 {
 	free(e->id);
@@ -74,4 +88,10 @@ void entry_attr_add_value(struct entry_attr *a, const void *data, size_t len)
 void entry_add(struct entry *e, const char *name, const char *value)
 {
 	entry_attr_add_value(entry_attr_get_or_add(e, name), value, strlen(value));
+}
+
+char *entry_guid_text(const unsigned char *b)
+{
+	return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[3], b[2], b[1],
+			 b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }

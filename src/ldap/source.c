@@ -1,7 +1,13 @@
 #include "config.h"
 
+#include "ldap/conn.h"
+#include "ldap/groups.h"
+#include "ldap/search.h"
 #include "ldap/source.h"
+#include "ldap/syncrepl.h"
+#include "util/hash.h"
 #include "util/sbuf.h"
+#include "util/strmap.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -12,153 +18,137 @@
 #include <string.h>
 #include <strings.h>
 
+#define SOURCE_OID_IN_CHAIN "1.2.840.113556.1.4.1941"
+#define SOURCE_OID_SHOW_DELETED "1.2.840.113556.1.4.417"
+/* Ids per OR-filter when entries are read again by id. */
+#define SOURCE_FETCH_BATCH 50
+/* ppolicy's "locked by an administrator, for good"; other values are
+ * lockouts after failed logins, which expire and are not a departure. */
+#define SOURCE_PPOLICY_LOCKED_FOREVER "000001010000Z"
+#define SOURCE_UAC_ACCOUNTDISABLE 0x2
+
+struct source_scope {
+	char *ref;
+	const struct groups_group *group;	/* from the last read */
+	struct strmap *in_chain;		/* member ids, when the server resolved nesting */
+};
+
 struct source {
 	const struct conf_source *cfg;
-	LDAP *ld;
-	size_t uri_index;	/* which URI ld is connected to */
+	struct conn *conn;
+	struct groups *groups;		/* from the last read */
+	struct strmap *disabled_ids;	/* disabled_filter matches */
+	struct source_scope *scopes;
+	size_t n_scopes;
+	/* Over the groups, disabled ids and scope members: when it changes,
+	 * entries may have changed scope without changing themselves. */
+	char scope_hash[HASH_SHA256_HEX_LEN + 1];
+	bool scope_ok;		/* the last scope read completed */
+	const char *last_method;
+	/* live mode */
+	struct conn *live;
+	struct syncrepl_persist *persist;
 };
+
+/* One read: where entries go and what has been seen. */
+struct source_run {
+	struct source *s;
+	const struct source_sink *sink;
+	struct source_result *res;
+	struct strmap *seen;		/* ids delivered, for gone detection; may be NULL */
+	struct source_batch *batch;	/* live mode: entries are collected here */
+	bool from_syncrepl;		/* entries are the syncrepl loop's, not ours */
+};
+
+void source_result_clear(struct source_result *res)
+{
+	free(res->cursor);
+	free(res->why_full);
+	memset(res, 0, sizeof(*res));
+}
 
 struct source *source_new(const struct conf_source *cfg)
 {
 	struct source *s = XNEW(struct source);
 	s->cfg = cfg;
+	s->conn = conn_new(cfg);
+	strcpy(s->scope_hash, "-");
 	return s;
 }
 
-static void source_disconnect(struct source *s)
+static void source_clear_scope(struct source *s)
 {
-	if (s->ld)
-		ldap_unbind_ext_s(s->ld, NULL, NULL);
-	s->ld = NULL;
+	groups_free(s->groups);
+	s->groups = NULL;
+	strmap_free(s->disabled_ids);
+	s->disabled_ids = NULL;
+	for (size_t i = 0; i < s->n_scopes; i++) {
+		s->scopes[i].group = NULL;
+		strmap_free(s->scopes[i].in_chain);
+		s->scopes[i].in_chain = NULL;
+	}
 }
 
 void source_free(struct source *s)
 {
 	if (!s)
 		return;
-	source_disconnect(s);
+	source_persist_stop(s);
+	source_clear_scope(s);
+	for (size_t i = 0; i < s->n_scopes; i++)
+		free(s->scopes[i].ref);
+	free(s->scopes);
+	conn_free(s->conn);
 	free(s);
 }
 
 const char *source_connected_uri(const struct source *s)
 {
-	return s->ld ? s->cfg->uris[s->uri_index] : NULL;
+	return conn_uri(s->conn);
 }
 
-static char *source_ldap_error(LDAP *ld, int rc, const char *what)
+int source_scope_add(struct source *s, const char *group_ref)
 {
-	char *diag = NULL;
-	if (ld)
-		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	char *msg = diag && *diag ? xasprintf("%s: %s (%s)", what, ldap_err2string(rc), diag)
-				  : xasprintf("%s: %s", what, ldap_err2string(rc));
-	ldap_memfree(diag);
-	return msg;
+	for (size_t i = 0; i < s->n_scopes; i++)
+		if (strcmp(s->scopes[i].ref, group_ref) == 0)
+			return (int)i;
+	s->scopes = xreallocarray(s->scopes, s->n_scopes + 1, sizeof(*s->scopes));
+	s->scopes[s->n_scopes] = (struct source_scope){ .ref = xstrdup(group_ref) };
+	return (int)s->n_scopes++;
 }
 
-static int source_set_options(struct source *s, LDAP *ld, char **err)
+bool source_in_scope(const struct source *s, int index, const struct entry *e)
 {
-	const struct conf_source *c = s->cfg;
-	int version = LDAP_VERSION3;
-	struct timeval net = { .tv_sec = c->network_timeout };
-	struct timeval op = { .tv_sec = c->timeout };
-	int require = c->tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
-	int zero = 0;
-
-	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &op) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &require) != LDAP_OPT_SUCCESS) {
-		*err = xstrdup("cannot set LDAP connection options");
-		return -EINVAL;
-	}
-	if (c->ca_file && ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, c->ca_file) != LDAP_OPT_SUCCESS) {
-		*err = xasprintf("cannot use CA file %s", c->ca_file);
-		return -EINVAL;
-	}
-	/* TLS options only take effect in a new context. */
-	int rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
-	if (rc != LDAP_OPT_SUCCESS) {
-		*err = source_ldap_error(ld, rc, "cannot set up TLS (CA file readable?)");
-		return -EINVAL;
-	}
-	return 0;
+	if (index < 0 || (size_t)index >= s->n_scopes)
+		return false;
+	const struct source_scope *sc = &s->scopes[index];
+	if (sc->in_chain)
+		return e->id && strmap_contains(sc->in_chain, e->id);
+	return s->groups && sc->group && groups_contains(s->groups, sc->group, e);
 }
 
-static int source_connect_uri(struct source *s, const char *uri, LDAP **out, char **err)
-{
-	const struct conf_source *c = s->cfg;
-	LDAP *ld = NULL;
-	int rc, r = 0;
+static void source_notice(const struct source_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-	*out = NULL;
-	rc = ldap_initialize(&ld, uri);
-	if (rc != LDAP_SUCCESS) {
-		*err = source_ldap_error(NULL, rc, "cannot initialise LDAP connection");
-		return -EINVAL;
-	}
-	if ((r = source_set_options(s, ld, err)) < 0)
-		goto out;
-	if (c->starttls) {
-		rc = ldap_start_tls_s(ld, NULL, NULL);
-		if (rc != LDAP_SUCCESS) {
-			*err = source_ldap_error(ld, rc, "StartTLS failed");
-			r = -ECONNREFUSED;
-			goto out;
-		}
-	}
-	struct berval cred = { 0, NULL };
-	if (c->bind_dn) {
-		cred.bv_val = c->bind_password->value;
-		cred.bv_len = c->bind_password->len;
-	}
-	rc = ldap_sasl_bind_s(ld, c->bind_dn ? c->bind_dn : "", LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-	if (rc != LDAP_SUCCESS) {
-		*err = source_ldap_error(ld, rc, c->bind_dn ? "bind failed" : "anonymous bind failed");
-		r = rc == LDAP_INVALID_CREDENTIALS ? -EACCES : -ECONNREFUSED;
-		goto out;
-	}
-	*out = ld;
-	ld = NULL;
-out:
-	if (ld)
-		ldap_unbind_ext_s(ld, NULL, NULL);
-	return r;
+static void source_notice(const struct source_run *run, const char *fmt, ...)
+{
+	if (!run->sink->notice)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = xvasprintf(fmt, ap);
+	va_end(ap);
+	run->sink->notice(run->sink->ud, text);
+	free(text);
 }
 
-static int source_connect(struct source *s, char **err)
+static int source_ldap_scope(enum conf_scope scope)
 {
-	struct sbuf why;
-	int r = -ECONNREFUSED;
-
-	if (s->ld)
-		return 0;
-	sbuf_init(&why);
-	for (size_t i = 0; i < s->cfg->n_uris; i++) {
-		char *e = NULL;
-		LDAP *ld;
-		r = source_connect_uri(s, s->cfg->uris[i], &ld, &e);
-		if (r == 0) {
-			s->ld = ld;
-			s->uri_index = i;
-			break;
-		}
-		sbuf_addf(&why, "%s%s: %s", why.len ? "; " : "", s->cfg->uris[i], e);
-		free(e);
+	switch (scope) {
+	case CONF_SCOPE_BASE: return LDAP_SCOPE_BASE;
+	case CONF_SCOPE_ONE: return LDAP_SCOPE_ONELEVEL;
+	case CONF_SCOPE_SUB: break;
 	}
-	if (r < 0)
-		*err = sbuf_detach(&why, NULL);
-	sbuf_release(&why);
-	return r;
-}
-
-/* objectGUID is 16 bytes, the first three groups little-endian. */
-static char *source_guid_text(const struct entry_value *v)
-{
-	const unsigned char *b = (const unsigned char *)v->data;
-	return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[3], b[2], b[1],
-			 b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return LDAP_SCOPE_SUBTREE;
 }
 
 /* Sets the entry's id; returns a reason (caller frees) when it cannot. */
@@ -174,163 +164,829 @@ static char *source_entry_id(const struct conf_source *c, struct entry *e)
 	if (strcasecmp(c->id_attribute, "objectGUID") == 0) {
 		if (v->len != 16)
 			return xasprintf("objectGUID is %zu bytes long, not 16", v->len);
-		char *id = source_guid_text(v);
+		char *id = entry_guid_text((const unsigned char *)v->data);
 		entry_set_id(e, id);
 		free(id);
 		return NULL;
 	}
-	if (v->len == 0 || !utf8_valid(v->data, v->len))
+	if (v->len == 0 || !utf8_valid(v->data, v->len) || memchr(v->data, '\0', v->len))
 		return xasprintf("%s is empty or not text", c->id_attribute);
 	entry_set_id(e, v->data);
 	return NULL;
 }
 
-static struct entry *source_convert(LDAP *ld, LDAPMessage *msg)
+/* The filter value that finds an entry by id: objectGUID ids are GUID text
+ * here but bytes in the directory. NULL when the id cannot be one. */
+static char *source_id_value(const struct conf_source *c, const char *id)
 {
-	char *dn = ldap_get_dn(ld, msg);
-	struct entry *e = entry_new(dn ? dn : "");
-	ldap_memfree(dn);
-	BerElement *ber = NULL;
-	for (char *attr = ldap_first_attribute(ld, msg, &ber); attr; attr = ldap_next_attribute(ld, msg, ber)) {
-		struct berval **vals = ldap_get_values_len(ld, msg, attr);
-		struct entry_attr *a = entry_attr_get_or_add(e, attr);
-		for (size_t i = 0; vals && vals[i]; i++)
-			entry_attr_add_value(a, vals[i]->bv_val, vals[i]->bv_len);
-		ldap_value_free_len(vals);
-		ldap_memfree(attr);
+	if (strcasecmp(c->id_attribute, "objectGUID") != 0)
+		return search_escape_value(id, strlen(id));
+	static const int order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
+	unsigned char b[16];
+	size_t k = 0;
+	for (const char *p = id; *p && k < 32; p++) {
+		if (*p == '-')
+			continue;
+		unsigned v;
+		if (sscanf(p, "%1x", &v) != 1)
+			return NULL;
+		if (k % 2 == 0)
+			b[order[k / 2]] = (unsigned char)(v << 4);
+		else
+			b[order[k / 2]] |= (unsigned char)v;
+		k++;
 	}
-	ber_free(ber, 0);
-	return e;
+	return k == 32 ? search_escape_value(b, 16) : NULL;
 }
 
-static bool source_connection_lost(int rc)
-{
-	return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT || rc == LDAP_UNAVAILABLE ||
-	       rc == LDAP_BUSY;
-}
-
-static int source_scope(const struct conf_source *c)
-{
-	switch (c->scope) {
-	case CONF_SCOPE_BASE: return LDAP_SCOPE_BASE;
-	case CONF_SCOPE_ONE: return LDAP_SCOPE_ONELEVEL;
-	case CONF_SCOPE_SUB: break;
-	}
-	return LDAP_SCOPE_SUBTREE;
-}
-
-/* Reads one page (or everything when paging is off). *cookie is replaced
- * by the server's cookie for the next page (NULL or empty: done). */
-static int source_read_page(struct source *s, const struct source_sink *sink, struct berval **cookie,
-			    struct source_result *res, int *ldap_rc, char **err)
+static const char *source_disabled_reason(const struct source *s, const struct entry *e)
 {
 	const struct conf_source *c = s->cfg;
-	LDAPControl *page = NULL, *ctrls[2] = { NULL, NULL };
-	LDAPMessage *msg = NULL;
-	LDAPControl **srv = NULL;
-	struct timeval tv = { .tv_sec = c->timeout };
-	int r = 0, rc;
+	if (c->detect_disabled) {
+		const struct entry_attr *uac = entry_get(e, "userAccountControl");
+		if (uac && uac->n && (strtoll(uac->values[0].data, NULL, 10) & SOURCE_UAC_ACCOUNTDISABLE))
+			return "userAccountControl says the account is disabled";
+		const struct entry_attr *lock = entry_get(e, "pwdAccountLockedTime");
+		for (size_t i = 0; lock && i < lock->n; i++)
+			if (strcmp(lock->values[i].data, SOURCE_PPOLICY_LOCKED_FOREVER) == 0)
+				return "pwdAccountLockedTime says an administrator locked the account";
+	}
+	if (s->disabled_ids && e->id && strmap_contains(s->disabled_ids, e->id))
+		return "the entry matches disabled_filter";
+	return NULL;
+}
 
-	if (c->page_size > 0) {
-		rc = ldap_create_page_control(s->ld, (ber_int_t)c->page_size, *cookie, 0, &page);
-		if (rc != LDAP_SUCCESS) {
-			*err = source_ldap_error(s->ld, rc, "cannot create paged results control");
-			*ldap_rc = rc;
-			return -EINVAL;
-		}
-		ctrls[0] = page;
-	}
-	rc = ldap_search_ext_s(s->ld, c->base, source_scope(c), c->filter, c->attributes, 0, ctrls, NULL, &tv,
-			       LDAP_NO_LIMIT, &msg);
-	*ldap_rc = rc;
-	if (rc != LDAP_SUCCESS) {
-		*err = source_ldap_error(s->ld, rc, "search failed");
-		r = -EIO;
-		goto out;
-	}
-	for (LDAPMessage *m = ldap_first_entry(s->ld, msg); m; m = ldap_next_entry(s->ld, m)) {
-		struct entry *e = source_convert(s->ld, m);
-		char *why = source_entry_id(c, e);
+/* Every entry, from any kind of read, goes through here: id, disabled,
+ * groups, then the sink (or the live batch). Takes ownership of e. */
+static int source_deliver(struct source_run *run, struct entry *e)
+{
+	struct source *s = run->s;
+	int r = 0;
+
+	if (!e->id) {
+		char *why = source_entry_id(s->cfg, e);
 		if (why) {
-			res->skipped++;
-			if (sink->skipped)
-				sink->skipped(sink->ud, e->dn, why);
+			run->res->skipped++;
+			if (run->sink->skipped)
+				run->sink->skipped(run->sink->ud, e->dn, why);
 			free(why);
-		} else {
-			res->entries++;
-			if (sink->entry(sink->ud, e) < 0) {
-				entry_free(e);
-				*err = xstrdup("read stopped early (see the previous error)");
-				r = -ECANCELED;
-				goto out;
-			}
+			goto out;
 		}
-		entry_free(e);
 	}
-	int result_rc = LDAP_SUCCESS;
-	rc = ldap_parse_result(s->ld, msg, &result_rc, NULL, NULL, NULL, &srv, 0);
-	if (rc != LDAP_SUCCESS || result_rc != LDAP_SUCCESS) {
-		*ldap_rc = rc != LDAP_SUCCESS ? rc : result_rc;
-		*err = source_ldap_error(s->ld, *ldap_rc, "search result");
-		r = -EIO;
-		goto out;
+	e->disabled = source_disabled_reason(s, e);
+	if (e->disabled)
+		run->res->disabled++;
+	if (s->groups)
+		groups_annotate(s->groups, e);
+	if (run->seen)
+		strmap_put(run->seen, e->id, NULL);
+	run->res->entries++;
+	if (run->batch) {
+		xgrow((void **)&run->batch->entries, &run->batch->cap_entries, run->batch->n_entries,
+		      sizeof(*run->batch->entries));
+		run->batch->entries[run->batch->n_entries++] = e;
+		return 0;
 	}
-	ber_bvfree(*cookie);
-	*cookie = NULL;
-	if (page) {
-		LDAPControl *resp = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, srv, NULL);
-		ber_int_t estimate;
-		struct berval next = { 0, NULL };
-		if (resp && ldap_parse_pageresponse_control(s->ld, resp, &estimate, &next) == LDAP_SUCCESS &&
-		    next.bv_len > 0)
-			*cookie = ber_bvdup(&next);
-		ber_memfree(next.bv_val);
-	}
+	r = run->sink->entry(run->sink->ud, e);
 out:
-	ldap_controls_free(srv);
-	ldap_msgfree(msg);
-	ldap_control_free(page);
+	entry_free(e);
 	return r;
 }
 
-int source_read(struct source *s, const struct source_sink *sink, struct source_result *res, char **err)
+static int source_on_search_entry(void *ud, struct entry *e)
 {
-	struct berval *cookie = NULL;
-	int r;
-	bool retried = false;
+	return source_deliver(ud, e);
+}
 
-	memset(res, 0, sizeof(*res));
-	*err = NULL;
-again:
-	if ((r = source_connect(s, err)) < 0)
-		return r;
-	for (;;) {
-		int rc = LDAP_SUCCESS;
-		size_t before = res->entries + res->skipped;
-		r = source_read_page(s, sink, &cookie, res, &rc, err);
-		if (r < 0) {
-			if (source_connection_lost(rc))
-				source_disconnect(s);
-			/* A kept-alive connection may have been closed by the
-			 * server while we slept; one fresh start is worth it
-			 * if nothing was read yet. */
-			if (source_connection_lost(rc) && !retried && before == 0 && res->entries == 0) {
-				retried = true;
-				free(*err);
-				*err = NULL;
-				ber_bvfree(cookie);
-				cookie = NULL;
-				goto again;
-			}
-			break;
-		}
-		if (sink->progress)
-			sink->progress(sink->ud, res->entries);
-		if (!cookie) {
-			res->complete = true;
-			break;
+static void source_on_page(void *ud, size_t entries)
+{
+	struct source_run *run = ud;
+	(void)entries;
+	if (run->sink->progress)
+		run->sink->progress(run->sink->ud, run->res->entries);
+}
+
+static int source_on_sync_entry(void *ud, const struct entry *e)
+{
+	return source_deliver(ud, entry_dup(e));
+}
+
+static int source_on_sync_deleted(void *ud, const char *id)
+{
+	struct source_run *run = ud;
+	run->res->deleted++;
+	if (run->batch) {
+		xgrow((void **)&run->batch->deleted, &run->batch->cap_deleted, run->batch->n_deleted,
+		      sizeof(*run->batch->deleted));
+		run->batch->deleted[run->batch->n_deleted++] = xstrdup(id);
+		return 0;
+	}
+	return run->sink->deleted ? run->sink->deleted(run->sink->ud, id) : 0;
+}
+
+static void source_on_sync_progress(void *ud, size_t n)
+{
+	source_on_page(ud, n);
+}
+
+/* ------------------------------------------------------------ the scope */
+
+struct source_collect {
+	struct source *s;
+	struct strmap *ids;
+	struct hash_ctx *hash;
+	size_t n;
+};
+
+static void source_hash_entry(struct hash_ctx *h, const struct entry *e)
+{
+	hash_update_str(h, e->dn);
+	for (size_t i = 0; i < e->n_attrs; i++) {
+		hash_update_str(h, e->attrs[i].name);
+		for (size_t j = 0; j < e->attrs[i].n; j++) {
+			hash_update(h, e->attrs[i].values[j].data, e->attrs[i].values[j].len);
+			hash_update(h, "", 1);
 		}
 	}
+}
+
+static int source_on_group(void *ud, struct entry *e)
+{
+	struct source_collect *c = ud;
+	source_hash_entry(c->hash, e);
+	groups_add(c->s->groups, e);
+	c->n++;
+	entry_free(e);
+	return 0;
+}
+
+static int source_on_id(void *ud, struct entry *e)
+{
+	struct source_collect *c = ud;
+	char *why = source_entry_id(c->s->cfg, e);
+	if (!why) {
+		hash_update_str(c->hash, e->id);
+		strmap_put(c->ids, e->id, NULL);
+		c->n++;
+	}
+	free(why);
+	entry_free(e);
+	return 0;
+}
+
+static void source_on_cycle(void *ud, const char *path)
+{
+	source_notice(ud, "nested groups form a cycle (%s); its members are in every group of it", path);
+}
+
+static int source_search(struct source *s, const struct search_params *p, const char *what, char **err)
+{
+	struct search_result sr = { 0 };
+	int r = search_run(conn_ld(s->conn), p, &sr, err);
+	if (r < 0) {
+		char *e = xasprintf("%s: %s", what, *err);
+		free(*err);
+		*err = e;
+	}
+	return r;
+}
+
+static int source_read_ids(struct source *s, const char *filter, struct source_collect *c, const char *what,
+			   char **err)
+{
+	const struct conf_source *cfg = s->cfg;
+	char *attrs[] = { cfg->id_attribute, NULL };
+	struct search_params p = {
+		.base = cfg->base, .scope = source_ldap_scope(cfg->scope), .filter = filter, .attributes = attrs,
+		.page_size = cfg->page_size, .timeout = cfg->timeout, .entry = source_on_id, .ud = c,
+	};
+	return source_search(s, &p, what, err);
+}
+
+static bool source_use_in_chain(const struct source *s)
+{
+	int in_chain = s->cfg->groups.in_chain;
+	return in_chain == 1 || (in_chain == -1 && conn_info(s->conn)->is_ad);
+}
+
+/* Groups, disabled accounts and in-chain members: everything that decides
+ * an entry's scope without being in the entry. */
+static int source_read_scope(struct source *s, struct source_run *run, char **err)
+{
+	const struct conf_source *cfg = s->cfg;
+	struct hash_ctx *h = hash_begin();
+	struct source_collect c = { .s = s, .hash = h };
+	char *filter = NULL;
+	int r = 0;
+
+	source_clear_scope(s);
+	if (cfg->groups.enabled) {
+		struct groups_options o = { cfg->groups.name_attribute,
+					    cfg->groups.use_member_uid ? cfg->groups.uid_attribute : NULL,
+					    cfg->groups.nested };
+		s->groups = groups_new(&o);
+		struct search_params p = {
+			.base = cfg->groups.base, .scope = source_ldap_scope(cfg->groups.scope),
+			.filter = cfg->groups.filter, .attributes = cfg->groups.attributes, .page_size = cfg->page_size,
+			.timeout = cfg->timeout, .entry = source_on_group, .ud = &c,
+		};
+		if ((r = source_search(s, &p, "reading the groups", err)) < 0)
+			goto out;
+		groups_finish(s->groups, source_on_cycle, run);
+	}
+	if (cfg->disabled_filter) {
+		s->disabled_ids = strmap_new();
+		c.ids = s->disabled_ids;
+		filter = xasprintf("(&%s%s)", cfg->filter, cfg->disabled_filter);
+		hash_update_str(h, "disabled");
+		if ((r = source_read_ids(s, filter, &c, "reading the disabled accounts (disabled_filter)", err)) < 0)
+			goto out;
+		free(filter);
+		filter = NULL;
+	}
+	for (size_t i = 0; i < s->n_scopes; i++) {
+		struct source_scope *sc = &s->scopes[i];
+		if (!s->groups) {
+			*err = xasprintf("a target is scoped to group '%s', but source.groups is not configured", sc->ref);
+			r = -EINVAL;
+			goto out;
+		}
+		char *why = NULL;
+		if (groups_resolve(s->groups, sc->ref, &sc->group, &why) < 0) {
+			*err = xasprintf("a target's group '%s': %s (groups are read under %s with %s)", sc->ref, why,
+					 cfg->groups.base, cfg->groups.filter);
+			free(why);
+			r = -ENOENT;
+			goto out;
+		}
+		if (!source_use_in_chain(s))
+			continue;
+		sc->in_chain = strmap_new();
+		c.ids = sc->in_chain;
+		char *dn = search_escape_value(groups_group_dn(sc->group), strlen(groups_group_dn(sc->group)));
+		filter = xasprintf("(&%s(memberOf:" SOURCE_OID_IN_CHAIN ":=%s))", cfg->filter, dn);
+		free(dn);
+		hash_update_str(h, sc->ref);
+		char *what = xasprintf("reading the members of %s, nested groups included", groups_group_dn(sc->group));
+		r = source_read_ids(s, filter, &c, what, err);
+		free(what);
+		if (r < 0)
+			goto out;
+		free(filter);
+		filter = NULL;
+	}
+out:
+	free(filter);
+	hash_end(h, s->scope_hash);
+	s->scope_ok = r == 0;
+	if (r < 0)
+		source_clear_scope(s);
+	return r;
+}
+
+/* --------------------------------------------------------------- cursors
+ * "method;scope-hash;..." so a cursor is used only by the same method
+ * over the same scope. syncrepl: the cookie in hex; usn: the DC's
+ * invocationId and the USN. */
+
+struct source_cursor {
+	char *method, *scope, *a, *b;
+	char *buf;
+};
+
+static void source_cursor_parse(const char *text, struct source_cursor *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (!text)
+		return;
+	c->buf = xstrdup(text);
+	char *save = NULL;
+	c->method = strtok_r(c->buf, ";", &save);
+	c->scope = strtok_r(NULL, ";", &save);
+	c->a = strtok_r(NULL, ";", &save);
+	c->b = strtok_r(NULL, ";", &save);
+}
+
+static char *source_hex(const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	char *out = xmalloc(2 * len + 1);
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+	return out;
+}
+
+static struct berval *source_unhex(const char *text)
+{
+	size_t len = text ? strlen(text) : 0;
+	if (len == 0 || len % 2)
+		return NULL;
+	struct berval *bv = ber_memalloc(sizeof(*bv));
+	bv->bv_len = len / 2;
+	bv->bv_val = ber_memalloc(bv->bv_len + 1);
+	for (size_t i = 0; i < bv->bv_len; i++) {
+		unsigned v;
+		if (sscanf(text + 2 * i, "%2x", &v) != 1) {
+			ber_bvfree(bv);
+			return NULL;
+		}
+		bv->bv_val[i] = (char)v;
+	}
+	bv->bv_val[bv->bv_len] = '\0';
+	return bv;
+}
+
+static char *source_syncrepl_cursor(const struct source *s, const struct berval *cookie)
+{
+	char *hex = source_hex(cookie->bv_val, cookie->bv_len);
+	char *c = xasprintf("syncrepl;%s;%s", s->scope_hash, hex);
+	free(hex);
+	return c;
+}
+
+/* ----------------------------------------------------------- the reads */
+
+struct source_known_ctx {
+	struct source_run *run;
+	const struct syncrepl_idset *present;
+	char **gone;
+	size_t n, cap;
+};
+
+static void source_on_known(void *ud, const char *id)
+{
+	struct source_known_ctx *k = ud;
+	if (strmap_contains(k->run->seen, id) || (k->present && syncrepl_idset_contains(k->present, id)))
+		return;
+	xgrow((void **)&k->gone, &k->cap, k->n, sizeof(*k->gone));
+	k->gone[k->n++] = xstrdup(id);
+}
+
+/* After a complete read that listed everything there is (with present:
+ * the ids the server said are still there), what the caller knows and
+ * was not listed is gone. */
+static int source_report_gone(struct source_run *run, const struct syncrepl_idset *present)
+{
+	struct source_known_ctx k = { .run = run, .present = present };
+	int r = 0;
+	if (!run->sink->known || !run->sink->deleted)
+		return 0;
+	run->sink->known(run->sink->ud, source_on_known, &k);
+	for (size_t i = 0; i < k.n; i++) {
+		if (r == 0) {
+			run->res->deleted++;
+			r = run->sink->deleted(run->sink->ud, k.gone[i]);
+		}
+		free(k.gone[i]);
+	}
+	free(k.gone);
+	return r < 0 ? -ECANCELED : 0;
+}
+
+static int source_read_full(struct source *s, struct source_run *run, const char *filter, char **err)
+{
+	const struct conf_source *cfg = s->cfg;
+	struct search_params p = {
+		.base = cfg->base, .scope = source_ldap_scope(cfg->scope), .filter = filter ? filter : cfg->filter,
+		.attributes = cfg->attributes, .page_size = cfg->page_size, .timeout = cfg->timeout,
+		.entry = source_on_search_entry, .page = source_on_page, .ud = run,
+	};
+	return source_search(s, &p, "reading the directory", err);
+}
+
+static int source_read_syncrepl(struct source *s, struct source_run *run, const struct source_cursor *cur,
+				char **err)
+{
+	const struct conf_source *cfg = s->cfg;
+	struct berval *cookie = cur ? source_unhex(cur->a) : NULL;
+	struct source_sink sink = {
+		.entry = source_on_sync_entry, .deleted = source_on_sync_deleted, .progress = source_on_sync_progress,
+		.ud = run,
+	};
+	struct syncrepl_params p = {
+		.base = cfg->base, .scope = source_ldap_scope(cfg->scope), .filter = cfg->filter,
+		.attrs = cfg->attributes, .cookie = cookie, .timeout = cfg->timeout,
+	};
+	struct syncrepl_result sr = { 0 };
+	int r = syncrepl_refresh(conn_ld(s->conn), &p, &sink, &sr, err);
+	if (r == -ESTALE && cookie) {
+		/* The server's history does not reach back to our cookie. */
+		free(*err);
+		*err = NULL;
+		syncrepl_result_clear(&sr);
+		free(run->res->why_full);
+		run->res->why_full = xstrdup("the server no longer has the history since the last read "
+					     "(e-syncRefreshRequired)");
+		run->res->incremental = false;
+		ber_bvfree(cookie);
+		cookie = NULL;
+		p.cookie = NULL;
+		r = syncrepl_refresh(conn_ld(s->conn), &p, &sink, &sr, err);
+	}
+	if (r == 0 && sr.complete) {
+		run->res->complete = true;
+		if (sr.present_phase)
+			r = source_report_gone(run, &sr.present);
+		const struct berval *next = sr.cookie ? sr.cookie : cookie;
+		if (r == 0 && next && next->bv_len)
+			run->res->cursor = source_syncrepl_cursor(s, next);
+	}
+	syncrepl_result_clear(&sr);
 	ber_bvfree(cookie);
 	return r;
+}
+
+
+static void source_collect_key(const char *key, void *value, void *ud)
+{
+	struct sbuf *list = ud;
+	(void)value;
+	sbuf_add(list, key, strlen(key) + 1);
+}
+
+/* Reports the ids in `ids` gone, in a stable order. */
+static int source_report_ids(struct source_run *run, const struct strmap *ids)
+{
+	struct sbuf list;
+	int r = 0;
+	sbuf_init(&list);
+	strmap_foreach(ids, source_collect_key, &list);
+	for (size_t off = 0; off < list.len && r == 0; off += strlen(list.buf + off) + 1)
+		r = source_on_sync_deleted(run, list.buf + off);
+	sbuf_release(&list);
+	return r < 0 ? -ECANCELED : 0;
+}
+
+/* AD moves deleted objects to the Deleted Objects container, where the
+ * show-deleted control lets a permitted account see them with their
+ * objectGUID. Without that permission, deletions show at full reads. */
+static int source_read_deleted_usn(struct source *s, struct source_run *run, unsigned long long from)
+{
+	const struct conf_source *cfg = s->cfg;
+	const struct conn_info *info = conn_info(s->conn);
+	LDAPControl *show = NULL;
+	char *attrs[] = { cfg->id_attribute, NULL };
+	char unused[HASH_SHA256_HEX_LEN + 1];
+	char *err = NULL;
+	int r = 0;
+
+	if (!info->default_nc || ldap_control_create(SOURCE_OID_SHOW_DELETED, 1, NULL, 0, &show) != LDAP_SUCCESS)
+		return 0;
+	LDAPControl *ctrls[] = { show, NULL };
+	char *filter = xasprintf("(&(isDeleted=TRUE)(uSNChanged>=%llu))", from);
+	struct source_collect c = { .s = s, .ids = strmap_new(), .hash = hash_begin() };
+	struct search_params p = {
+		.base = info->default_nc, .scope = LDAP_SCOPE_SUBTREE, .filter = filter, .attributes = attrs,
+		.page_size = cfg->page_size, .timeout = cfg->timeout, .controls = ctrls, .entry = source_on_id,
+		.ud = &c,
+	};
+	struct search_result sr = { 0 };
+	if (search_run(conn_ld(s->conn), &p, &sr, &err) < 0)
+		source_notice(run, "cannot read deleted objects (%s); deletions will be noticed at the next full read",
+			      err);
+	else
+		r = source_report_ids(run, c.ids);
+	hash_end(c.hash, unused);
+	strmap_free(c.ids);
+	free(err);
+	free(filter);
+	ldap_control_free(show);
+	return r;
+}
+
+static int source_read_usn(struct source *s, struct source_run *run, const struct source_cursor *cur, char **err)
+{
+	const struct conn_info *info = conn_info(s->conn);
+	unsigned long long from = 0;
+	char *filter = NULL;
+	int r;
+
+	/* Taken before the search: what changes during it has a higher USN
+	 * and is read again next time, which is harmless. */
+	char *high = xstrdup(info->highest_usn);
+	if (cur) {
+		from = strtoull(cur->b, NULL, 10) + 1;
+		filter = xasprintf("(&%s(uSNChanged>=%llu))", s->cfg->filter, from);
+	}
+	r = source_read_full(s, run, filter, err);
+	if (r == 0) {
+		run->res->complete = true;
+		r = cur ? source_read_deleted_usn(s, run, from) : source_report_gone(run, NULL);
+	}
+	if (r == 0)
+		run->res->cursor = xasprintf("usn;%s;%s;%s", s->scope_hash,
+					     info->invocation_id ? info->invocation_id : "-", high);
+	free(high);
+	free(filter);
+	return r;
+}
+
+static const char *source_pick_method(const struct source *s)
+{
+	const struct conn_info *info = conn_info(s->conn);
+	switch (s->cfg->change_detection) {
+	case CONF_CHANGES_SYNCREPL: return "syncrepl";
+	case CONF_CHANGES_USN: return "usn";
+	case CONF_CHANGES_FULL: return "full";
+	case CONF_CHANGES_AUTO: break;
+	}
+	if (info->is_ad && info->highest_usn)
+		return "usn";
+	if (info->has_syncrepl && strcasecmp(s->cfg->id_attribute, "entryUUID") == 0)
+		return "syncrepl";
+	return "full";
+}
+
+/* Whether the stored cursor can be continued; else says why not. */
+static bool source_cursor_usable(const struct source *s, const char *method, const struct source_cursor *cur,
+				 char **why)
+{
+	const struct conn_info *info = conn_info(s->conn);
+	if (!cur->method || strcmp(method, "full") == 0)
+		return false;
+	if (strcmp(cur->method, method) != 0) {
+		*why = xasprintf("change detection is now %s (was %s)", method, cur->method);
+		return false;
+	}
+	if (!cur->scope || strcmp(cur->scope, s->scope_hash) != 0) {
+		*why = xstrdup("the groups or disabled accounts that scope the entries changed");
+		return false;
+	}
+	if (strcmp(method, "syncrepl") == 0) {
+		struct berval *cookie = source_unhex(cur->a);
+		ber_bvfree(cookie);
+		if (!cookie) {
+			*why = xstrdup("the stored syncrepl cookie is damaged");
+			return false;
+		}
+	}
+	if (strcmp(method, "usn") == 0) {
+		if (!cur->a || !cur->b) {
+			*why = xstrdup("the stored USN is damaged");
+			return false;
+		}
+		if (strcmp(cur->a, info->invocation_id ? info->invocation_id : "-") != 0) {
+			*why = xasprintf("the domain controller is another one, or was restored (invocationId %s, was %s)",
+					 info->invocation_id ? info->invocation_id : "unknown", cur->a);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool source_conn_gone(int r)
+{
+	return r == -ECONNRESET || r == -ENOTCONN;
+}
+
+int source_read(struct source *s, const struct source_request *req, const struct source_sink *sink,
+		struct source_result *res, char **err)
+{
+	struct source_cursor cur;
+	bool retried = false;
+	int r;
+
+	*err = NULL;
+	memset(res, 0, sizeof(*res));
+	source_cursor_parse(req->cursor, &cur);
+again:;
+	struct source_run run = { .s = s, .sink = sink, .res = res, .seen = strmap_new() };
+	if ((r = conn_open(s->conn, err)) < 0)
+		goto out;
+	if ((r = conn_refresh_info(s->conn, err)) < 0 || (r = source_read_scope(s, &run, err)) < 0)
+		goto retry;
+
+	const char *method = source_pick_method(s);
+	if (!s->last_method || strcmp(s->last_method, method) != 0)
+		source_notice(&run, "change detection: %s (%s %s%s%s)", method,
+			      s->cfg->change_detection == CONF_CHANGES_AUTO ? "chosen from the rootDSE of"
+									  : "configured; server",
+			      conn_uri(s->conn), conn_info(s->conn)->vendor ? ", " : "",
+			      conn_info(s->conn)->vendor ? conn_info(s->conn)->vendor : "");
+	s->last_method = method;
+	res->method = method;
+	bool use = !req->full && source_cursor_usable(s, method, &cur, &res->why_full);
+	res->incremental = use;
+
+	if (strcmp(method, "syncrepl") == 0) {
+		r = source_read_syncrepl(s, &run, use ? &cur : NULL, err);
+		if (r == -EOPNOTSUPP && res->entries == 0) {
+			source_notice(&run, "the server refused content synchronization (%s); reading everything "
+					    "instead. Load the syncprov overlay on the database, or set "
+					    "change_detection = \"full\"",
+				      *err);
+			free(*err);
+			*err = NULL;
+			s->last_method = res->method = method = "full";
+			res->incremental = false;
+		}
+	} else if (strcmp(method, "usn") == 0) {
+		if (!conn_info(s->conn)->highest_usn) {
+			*err = xstrdup("change_detection = \"usn\", but the server's rootDSE has no highestCommittedUSN "
+				       "(not Active Directory?)");
+			r = -EOPNOTSUPP;
+			goto out;
+		}
+		r = source_read_usn(s, &run, use ? &cur : NULL, err);
+	}
+	if (strcmp(method, "full") == 0) {
+		r = source_read_full(s, &run, NULL, err);
+		if (r == 0) {
+			res->complete = true;
+			r = source_report_gone(&run, NULL);
+		}
+	}
+retry:
+	if (r < 0 && source_conn_gone(r))
+		conn_close(s->conn);
+	/* A kept-alive connection may have been closed by the server while
+	 * we slept; one fresh start is worth it if nothing was read yet. */
+	if (r < 0 && source_conn_gone(r) && !retried && res->entries == 0 && res->deleted == 0) {
+		retried = true;
+		free(*err);
+		*err = NULL;
+		strmap_free(run.seen);
+		source_result_clear(res);
+		goto again;
+	}
+out:
+	strmap_free(run.seen);
+	free(cur.buf);
+	if (r < 0)
+		res->complete = false;
+	return r;
+}
+
+int source_fetch(struct source *s, char *const *ids, size_t n, const struct source_sink *sink,
+		 struct source_result *res, char **err)
+{
+	const struct conf_source *cfg = s->cfg;
+	struct source_run run = { .s = s, .sink = sink, .res = res };
+	struct sbuf f;
+	int r = 0;
+
+	*err = NULL;
+	if (n == 0)
+		return 0;
+	if ((r = conn_open(s->conn, err)) < 0)
+		return r;
+	sbuf_init(&f);
+	for (size_t i = 0; i < n && r == 0; i += SOURCE_FETCH_BATCH) {
+		size_t listed = 0;
+		sbuf_reset(&f);
+		sbuf_addf(&f, "(&%s(|", cfg->filter);
+		for (size_t j = i; j < n && j < i + SOURCE_FETCH_BATCH; j++) {
+			char *v = source_id_value(cfg, ids[j]);
+			if (v) {
+				sbuf_addf(&f, "(%s=%s)", cfg->id_attribute, v);
+				listed++;
+			}
+			free(v);
+		}
+		sbuf_addstr(&f, "))");
+		if (listed)
+			r = source_read_full(s, &run, f.buf, err);
+	}
+	sbuf_release(&f);
+	if (r < 0 && source_conn_gone(r))
+		conn_close(s->conn);
+	return r;
+}
+
+/* ------------------------------------------------------------ live mode */
+
+bool source_can_persist(const struct source *s)
+{
+	return s->cfg->syncrepl_persist && s->last_method && strcmp(s->last_method, "syncrepl") == 0;
+}
+
+bool source_persist_running(const struct source *s)
+{
+	return s->persist != NULL;
+}
+
+void source_persist_stop(struct source *s)
+{
+	syncrepl_persist_free(s->persist);
+	s->persist = NULL;
+	conn_free(s->live);
+	s->live = NULL;
+}
+
+int source_persist_start(struct source *s, const char *cursor, char **err)
+{
+	const struct conf_source *cfg = s->cfg;
+	struct source_cursor cur;
+	struct berval *cookie = NULL;
+	int r;
+
+	*err = NULL;
+	source_persist_stop(s);
+	source_cursor_parse(cursor, &cur);
+	if (!cur.method || strcmp(cur.method, "syncrepl") != 0 || !cur.scope ||
+	    strcmp(cur.scope, s->scope_hash) != 0 || !(cookie = source_unhex(cur.a))) {
+		*err = xstrdup("no current syncrepl cookie to continue from");
+		r = -ESTALE;
+		goto out;
+	}
+	s->live = conn_new(cfg);
+	if ((r = conn_open(s->live, err)) < 0)
+		goto out;
+	struct syncrepl_params p = {
+		.base = cfg->base, .scope = source_ldap_scope(cfg->scope), .filter = cfg->filter,
+		.attrs = cfg->attributes, .cookie = cookie, .timeout = cfg->timeout,
+	};
+	r = syncrepl_persist_start(conn_ld(s->live), &p, &s->persist, err);
+out:
+	if (r < 0)
+		source_persist_stop(s);
+	ber_bvfree(cookie);
+	free(cur.buf);
+	return r;
+}
+
+int source_persist_fd(const struct source *s)
+{
+	int fd = -1;
+	if (s->persist && ldap_get_option(conn_ld(s->live), LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS)
+		fd = -1;
+	return fd;
+}
+
+void source_batch_free(struct source_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n_entries; i++)
+		entry_free(b->entries[i]);
+	for (size_t i = 0; i < b->n_deleted; i++)
+		free(b->deleted[i]);
+	free(b->entries);
+	free(b->deleted);
+	free(b->cursor);
+	free(b);
+}
+
+int source_persist_poll(struct source *s, struct source_batch **batch, bool *more, char **err)
+{
+	static const struct source_sink none = { 0 };
+	struct source_result res = { 0 };
+	struct syncrepl_persist_status st = { 0 };
+	int r;
+
+	*err = NULL;
+	*more = false;
+	if (!s->persist) {
+		*err = xstrdup("the live search is not running");
+		return -ENOTCONN;
+	}
+	/* Entries are scoped with the groups of the last read; without them
+	 * they would be judged out of scope and their change lost. */
+	if (!s->scope_ok) {
+		source_persist_stop(s);
+		*err = xstrdup("the last read of the groups or disabled accounts failed");
+		return -ESTALE;
+	}
+	if (!*batch)
+		*batch = XNEW(struct source_batch);
+	struct source_run run = { .s = s, .sink = &none, .res = &res, .batch = *batch };
+	struct source_sink sink = {
+		.entry = source_on_sync_entry, .deleted = source_on_sync_deleted, .ud = &run,
+	};
+	r = syncrepl_persist_poll(s->persist, &sink, &st, err);
+	if (st.cookie) {
+		free((*batch)->cursor);
+		(*batch)->cursor = source_syncrepl_cursor(s, st.cookie);
+		ber_bvfree(st.cookie);
+	}
+	*more = r == 0 && st.more;
+	if (r < 0)
+		source_persist_stop(s);
+	return r;
+}
+
+int source_batch_deliver(const struct source_batch *b, const struct source_sink *sink, struct source_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->method = "syncrepl";
+	res->incremental = true;
+	res->complete = true;
+	res->cursor = b->cursor ? xstrdup(b->cursor) : NULL;
+	for (size_t i = 0; i < b->n_entries; i++) {
+		res->entries++;
+		if (b->entries[i]->disabled)
+			res->disabled++;
+		if (sink->entry(sink->ud, b->entries[i]) < 0)
+			return -ECANCELED;
+	}
+	for (size_t i = 0; i < b->n_deleted; i++) {
+		res->deleted++;
+		if (sink->deleted && sink->deleted(sink->ud, b->deleted[i]) < 0)
+			return -ECANCELED;
+	}
+	return 0;
 }

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 
 enum member_status {
 	MEMBER_PENDING,	/* a request may have been sent; outcome unknown */
@@ -30,6 +30,7 @@ struct state_member {
 	enum member_status status;
 	int attempts;
 	int64_t next_attempt_at, first_seen, last_synced, updated_at;
+	int64_t gone_at;	/* when the entry left the directory; 0: it has not */
 };
 
 void state_member_clear(struct state_member *m);
@@ -100,6 +101,27 @@ int state_identity_delete(struct state *st, const char *target, const char *look
  * frees, may be NULL), or -EIO. */
 int state_pause_get(struct state *st, const char *target, int64_t *until, char **reason);
 int state_pause_set(struct state *st, const char *target, int64_t until, const char *reason);
+
+/* Change tracking cursors of the directory ("cursor", "fingerprint",
+ * "full-read-at"): get returns 0 and *value (caller frees), -ENOENT or
+ * -EIO; set stores value, or deletes the cursor when value is NULL. */
+int state_cursor_get(struct state *st, const char *name, char **value);
+int state_cursor_set(struct state *st, const char *name, const char *value, int64_t now);
+
+/* Every source id some target has and that is not gone. */
+int state_foreach_known(struct state *st, void (*fn)(void *ud, const char *id), void *ud);
+/* Source ids with a push due again: failed with next_attempt_at <= now, or
+ * left pending by a crash. */
+int state_foreach_due(struct state *st, int64_t now, void (*fn)(void *ud, const char *id), void *ud);
+/* The entry left the directory or the search: marks every target's row
+ * (*rows says how many). Nothing is removed at any target here. */
+int state_mark_gone(struct state *st, const char *source_id, int64_t now, long *rows);
+/* The entry is back: clears gone_at. */
+int state_mark_back(struct state *st, const char *source_id, int64_t now);
+
+/* The entry was renamed or moved (same id, new DN): every target's row
+ * follows, so logs name it as the directory does now. */
+int state_set_dn(struct state *st, const char *source_id, const char *dn, int64_t now);
 
 /* Counts members of a target by status (for summaries and tests). */
 int state_count(struct state *st, const char *target, enum member_status status, long *out);

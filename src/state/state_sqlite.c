@@ -27,6 +27,14 @@ enum stmt_id {
 	STMT_IDENTITY_DELETE,
 	STMT_PAUSE_GET,
 	STMT_PAUSE_SET,
+	STMT_CURSOR_GET,
+	STMT_CURSOR_SET,
+	STMT_CURSOR_DELETE,
+	STMT_KNOWN,
+	STMT_DUE,
+	STMT_GONE,
+	STMT_BACK,
+	STMT_RENAME,
 	STMT_BEGIN,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
@@ -36,7 +44,8 @@ enum stmt_id {
 static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_GET] =
 		"SELECT dn, member_key, payload_hash, remote_id, status, attempts, next_attempt_at,"
-		" last_error, first_seen, last_synced, updated_at FROM members WHERE target = ?1 AND source_id = ?2",
+		" last_error, first_seen, last_synced, updated_at, gone_at FROM members"
+		" WHERE target = ?1 AND source_id = ?2",
 	[STMT_PENDING] =
 		"INSERT INTO members (target, source_id, dn, member_key, payload_hash, status, attempts,"
 		" first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 1, ?6, ?6)"
@@ -72,9 +81,27 @@ static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_PAUSE_SET] =
 		"INSERT INTO target_pauses (target, paused_until, reason) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT (target) DO UPDATE SET paused_until = ?2, reason = ?3",
+	[STMT_CURSOR_GET] = "SELECT value FROM cursors WHERE source = 'directory' AND kind = ?1",
+	[STMT_CURSOR_SET] =
+		"INSERT INTO cursors (source, kind, value, updated_at) VALUES ('directory', ?1, ?2, ?3)"
+		" ON CONFLICT (source, kind) DO UPDATE SET value = ?2, updated_at = ?3",
+	[STMT_CURSOR_DELETE] = "DELETE FROM cursors WHERE source = 'directory' AND kind = ?1",
+	[STMT_KNOWN] = "SELECT DISTINCT source_id FROM members WHERE gone_at IS NULL",
+	[STMT_DUE] =
+		"SELECT DISTINCT source_id FROM members WHERE gone_at IS NULL"
+		" AND (status = 'pending' OR (status = 'failed' AND next_attempt_at <= ?1))",
+	[STMT_GONE] = "UPDATE members SET gone_at = ?2, updated_at = ?2 WHERE source_id = ?1 AND gone_at IS NULL",
+	[STMT_BACK] = "UPDATE members SET gone_at = NULL, updated_at = ?2 WHERE source_id = ?1 AND gone_at IS NOT NULL",
+	[STMT_RENAME] = "UPDATE members SET dn = ?2, updated_at = ?3 WHERE source_id = ?1 AND dn <> ?2",
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
+};
+
+/* What --dry-run may prepare on a read-only database. */
+static const bool stmt_readonly[STMT__MAX] = {
+	[STMT_GET] = true, [STMT_COUNT] = true, [STMT_IDENTITY_GET] = true, [STMT_PAUSE_GET] = true,
+	[STMT_CURSOR_GET] = true, [STMT_KNOWN] = true, [STMT_DUE] = true,
 };
 
 /* Each step is one transaction; user_version records how far we are. */
@@ -127,6 +154,9 @@ static const char *const migrations[] = {
 	"  paused_until INTEGER NOT NULL,"
 	"  reason TEXT"
 	");",
+	/* 3: entries that left the directory (or the search) */
+	"ALTER TABLE members ADD COLUMN gone_at INTEGER;"
+	"CREATE INDEX members_source_id ON members (source_id);",
 };
 
 struct state {
@@ -256,8 +286,7 @@ int state_open(const char *path, bool readonly, struct state **out, char **err)
 		}
 	}
 	for (int i = 0; i < STMT__MAX; i++) {
-		if (readonly && open_path == path && i != STMT_GET && i != STMT_COUNT && i != STMT_IDENTITY_GET &&
-		    i != STMT_PAUSE_GET)
+		if (readonly && open_path == path && !stmt_readonly[i])
 			continue;
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
 		    SQLITE_OK) {
@@ -344,6 +373,7 @@ int state_get_member(struct state *st, const char *target, const char *source_id
 	m->first_seen = sqlite3_column_int64(s, 8);
 	m->last_synced = sqlite3_column_int64(s, 9);
 	m->updated_at = sqlite3_column_int64(s, 10);
+	m->gone_at = sqlite3_column_int64(s, 11);
 	sqlite3_reset(s);
 	return 0;
 }
@@ -501,5 +531,79 @@ int state_pause_set(struct state *st, const char *target, int64_t until, const c
 	bind_text(s, 1, target);
 	sqlite3_bind_int64(s, 2, until);
 	bind_text(s, 3, reason);
+	return state_step_done(s);
+}
+
+int state_cursor_get(struct state *st, const char *name, char **value)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_CURSOR_GET);
+	bind_text(s, 1, name);
+	int rc = sqlite3_step(s);
+	*value = rc == SQLITE_ROW ? column_dup(s, 0) : NULL;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int state_cursor_set(struct state *st, const char *name, const char *value, int64_t now)
+{
+	sqlite3_stmt *s = state_stmt(st, value ? STMT_CURSOR_SET : STMT_CURSOR_DELETE);
+	bind_text(s, 1, name);
+	if (value) {
+		bind_text(s, 2, value);
+		sqlite3_bind_int64(s, 3, now);
+	}
+	return state_step_done(s);
+}
+
+/* Runs a one-column query and hands each row's text to fn. */
+static int state_foreach_id(struct state *st, sqlite3_stmt *s, void (*fn)(void *ud, const char *id), void *ud)
+{
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *id = sqlite3_column_text(s, 0);
+		if (id)
+			fn(ud, (const char *)id);
+	}
+	sqlite3_reset(s);
+	(void)st;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int state_foreach_known(struct state *st, void (*fn)(void *ud, const char *id), void *ud)
+{
+	return state_foreach_id(st, state_stmt(st, STMT_KNOWN), fn, ud);
+}
+
+int state_foreach_due(struct state *st, int64_t now, void (*fn)(void *ud, const char *id), void *ud)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_DUE);
+	sqlite3_bind_int64(s, 1, now);
+	return state_foreach_id(st, s, fn, ud);
+}
+
+int state_mark_gone(struct state *st, const char *source_id, int64_t now, long *rows)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_GONE);
+	bind_text(s, 1, source_id);
+	sqlite3_bind_int64(s, 2, now);
+	int r = state_step_done(s);
+	*rows = r == 0 ? (long)sqlite3_changes(st->db) : 0;
+	return r;
+}
+
+int state_mark_back(struct state *st, const char *source_id, int64_t now)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_BACK);
+	bind_text(s, 1, source_id);
+	sqlite3_bind_int64(s, 2, now);
+	return state_step_done(s);
+}
+
+int state_set_dn(struct state *st, const char *source_id, const char *dn, int64_t now)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_RENAME);
+	bind_text(s, 1, source_id);
+	bind_text(s, 2, dn);
+	sqlite3_bind_int64(s, 3, now);
 	return state_step_done(s);
 }

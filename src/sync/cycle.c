@@ -5,20 +5,36 @@
 #include "sync/plan.h"
 #include "sync/push.h"
 #include "util/sbuf.h"
+#include "util/strmap.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+
+/* Gone entries named one by one in the log before a summary takes over. */
+#define CYCLE_GONE_LOGGED 20
+
+struct cycle_scope {
+	int *index;		/* source scope indexes of the target's groups */
+	size_t n;
+};
 
 struct cycle {
 	struct cycle_params params;
 	struct plan **plans;		/* one per conf target; NULL when disabled */
 	struct push **pushes;
+	struct cycle_scope *scopes;	/* per target */
 	size_t n_targets;
 	struct cycle_report report;
+	struct source_result read;
+	struct strmap *seen;		/* ids planned this cycle */
+	struct strmap *gone;		/* ids reported gone */
+	struct strmap *back;		/* ids seen again after being gone */
+	struct strmap *renamed;		/* id -> new DN (owned) */
 	sd_event_source *finish;
 	uint64_t started_usec;
 	int64_t started_at;
@@ -40,33 +56,79 @@ static void cycle_status(struct cycle *c, const char *fmt, ...)
 	free(text);
 }
 
+static bool cycle_in_scope(const struct cycle *c, size_t target, const struct entry *e)
+{
+	const struct cycle_scope *sc = &c->scopes[target];
+	if (sc->n == 0)
+		return true;
+	for (size_t i = 0; i < sc->n; i++)
+		if (source_in_scope(c->params.source, sc->index[i], e))
+			return true;
+	return false;
+}
+
 static int cycle_on_entry(void *ud, const struct entry *e)
 {
 	struct cycle *c = ud;
 	const struct conf *conf = c->params.conf;
 	int64_t now = time_now_unix();
 
+	/* An entry is planned once per cycle, even when a retry fetch or a
+	 * server brings it twice. */
+	if (strmap_contains(c->seen, e->id))
+		return 0;
+	strmap_put(c->seen, e->id, NULL);
 	for (size_t i = 0; i < c->n_targets; i++) {
 		struct plan *p = c->plans[i];
 		if (!p)
 			continue;
 		const struct conf_target *t = conf->targets[i];
-		struct mapped m = { 0 };
 		struct state_member ex;
-		mapping_apply(t->mapping, e, &m);
 		int r = state_get_member(c->params.state, t->name, e->id, &ex);
 		if (r < 0 && r != -ENOENT) {
 			log_error(c->params.log, "%s: cannot read the state database: %s", t->name,
 				  state_errmsg(c->params.state));
-			mapped_clear(&m);
 			return -EIO;
 		}
-		plan_entry(p, e, &m, r == 0 ? &ex : NULL, now);
+		if (r == 0 && ex.gone_at)
+			strmap_put(c->back, e->id, NULL);
+		if (r == 0 && ex.dn && strcmp(ex.dn, e->dn) != 0 && !strmap_contains(c->renamed, e->id)) {
+			log_info(c->params.log, "%s was renamed to %s (same entry, id %s)", ex.dn, e->dn, e->id);
+			strmap_put(c->renamed, e->id, xstrdup(e->dn));
+		}
+		if (e->disabled || !cycle_in_scope(c, i, e)) {
+			plan_exclude(p, e, r == 0 ? &ex : NULL, e->disabled ? PLAN_DISABLED : PLAN_OUT_OF_SCOPE);
+		} else {
+			struct mapped m = { 0 };
+			mapping_apply(t->mapping, e, &m);
+			plan_entry(p, e, &m, r == 0 ? &ex : NULL, now);
+			mapped_clear(&m);
+		}
 		if (r == 0)
 			state_member_clear(&ex);
-		mapped_clear(&m);
 	}
 	return 0;
+}
+
+static int cycle_on_deleted(void *ud, const char *id)
+{
+	struct cycle *c = ud;
+	strmap_put(c->gone, id, NULL);
+	return 0;
+}
+
+static void cycle_on_known(void *ud, void (*fn)(void *fn_ud, const char *id), void *fn_ud)
+{
+	struct cycle *c = ud;
+	if (state_foreach_known(c->params.state, fn, fn_ud) < 0)
+		log_error(c->params.log, "cannot list the members in the state database: %s",
+			  state_errmsg(c->params.state));
+}
+
+static void cycle_on_notice(void *ud, const char *text)
+{
+	struct cycle *c = ud;
+	log_notice(c->params.log, "%s", text);
 }
 
 static void cycle_on_skipped(void *ud, const char *dn, const char *reason)
@@ -114,11 +176,17 @@ static void cycle_log_summary(struct cycle *c)
 	struct cycle_report *r = &c->report;
 	struct sbuf sb;
 	sbuf_init(&sb);
-	sbuf_addf(&sb, "cycle %u %s in %.1f s: %zu entries", r->number,
-		    !r->source_ok ? "failed to read the directory" : r->stopped ? "stopped" : "finished", r->seconds,
-		    r->entries);
+	sbuf_addf(&sb, "cycle %u %s in %.1f s: %zu %s", r->number,
+		    !r->source_ok ? "could not read the whole directory" : r->stopped ? "stopped" : "finished",
+		    r->seconds, r->entries, r->incremental ? "changed entries" : "entries");
 	if (r->skipped_entries)
-		sbuf_addf(&sb, " (%zu unusable)", r->skipped_entries);
+		sbuf_addf(&sb, ", %zu unusable", r->skipped_entries);
+	if (r->gone)
+		sbuf_addf(&sb, ", %zu members' entries gone from the directory (kept at the targets: "
+				 "deprovisioning is not configured)",
+			    r->gone);
+	if (!r->source_ok)
+		sbuf_addf(&sb, "; adds and updates only, nothing treated as gone");
 	for (size_t i = 0; i < c->n_targets; i++) {
 		const struct plan *p = c->plans[i];
 		if (!p)
@@ -130,6 +198,12 @@ static void cycle_log_summary(struct cycle *c)
 			    s ? s->failed : 0, p->counts.invalid_new + p->counts.invalid_known, p->counts.unchanged);
 		if (p->counts.stale)
 			sbuf_addf(&sb, ", %zu changed but not updatable", p->counts.stale);
+		if (p->counts.disabled)
+			sbuf_addf(&sb, ", %zu disabled", p->counts.disabled);
+		if (p->counts.out_of_scope)
+			sbuf_addf(&sb, ", %zu not in its groups", p->counts.out_of_scope);
+		if (p->counts.excluded_present)
+			sbuf_addf(&sb, " (%zu of them kept at the target)", p->counts.excluded_present);
 		if (p->counts.waiting)
 			sbuf_addf(&sb, ", %zu waiting to retry", p->counts.waiting);
 		if (s && s->throttled)
@@ -139,6 +213,8 @@ static void cycle_log_summary(struct cycle *c)
 		if (s && s->finished < s->total)
 			sbuf_addf(&sb, ", %zu not attempted", s->total - s->finished);
 	}
+	if (r->method)
+		sbuf_addf(&sb, "; read: %s%s", r->method, r->incremental ? ", changes only" : "");
 	struct log_fields f = { .message_id = MSGID_CYCLE_FINISHED,
 				.result = !r->source_ok ? "source-failed" : r->stopped ? "stopped"
 								      : r->failed ? "partial" : "ok" };
@@ -157,6 +233,8 @@ static void cycle_tally(struct cycle *c)
 		r->unchanged += p->counts.unchanged;
 		r->stale += p->counts.stale;
 		r->waiting += p->counts.waiting;
+		r->disabled += p->counts.disabled;
+		r->out_of_scope += p->counts.out_of_scope;
 		if (!c->pushes[i])
 			continue;
 		const struct push_stats *s = push_get_stats(c->pushes[i]);
@@ -165,6 +243,40 @@ static void cycle_tally(struct cycle *c)
 		r->duplicate += s->duplicate;
 		r->rejected += s->rejected;
 		r->failed += s->failed;
+	}
+}
+
+/* The cursor says "everything before me is done": stored only when
+ * everything the read brought was planned and every push was answered and
+ * recorded. A failed push is recorded with its retry time and fetched
+ * again when due, so it does not hold the cursor back. */
+static void cycle_commit_cursor(struct cycle *c)
+{
+	const struct cycle_report *r = &c->report;
+	struct state *st = c->params.state;
+	int64_t now = time_now_unix();
+	int rc = 0;
+
+	if (!r->source_ok || r->stopped || r->not_attempted)
+		return;
+	rc |= state_begin(st);
+	if (!c->params.batch || c->read.cursor)
+		rc |= state_cursor_set(st, "cursor", c->read.cursor, now);
+	if (!c->params.batch) {
+		rc |= state_cursor_set(st, "fingerprint", c->params.conf->fingerprint, now);
+		if (!c->read.incremental) {
+			char at[24];
+			snprintf(at, sizeof(at), "%" PRId64, now);
+			rc |= state_cursor_set(st, "full-read-at", at, now);
+		}
+	}
+	if (rc == 0)
+		rc = state_commit(st);
+	if (rc != 0) {
+		log_warning(c->params.log, "cannot store the change tracking cursor: %s; the next cycle reads "
+					   "these changes again",
+			    state_errmsg(st));
+		state_rollback(st);
 	}
 }
 
@@ -188,6 +300,7 @@ static int cycle_on_finish(sd_event_source *s, void *ud)
 		if (state_record_run(c->params.state, &run) < 0)
 			log_warning(c->params.log, "cannot record the run in the state database: %s",
 				    state_errmsg(c->params.state));
+		cycle_commit_cursor(c);
 	}
 	c->params.done(c->params.ud, r);
 	return 0;
@@ -213,12 +326,214 @@ static void cycle_on_push_done(void *ud)
 	cycle_check_finished(c);
 }
 
+/* Reads only changes when the stored cursor is good for this
+ * configuration and a full read is not due; returns the cursor to use
+ * (caller frees) or NULL, and says why a full read was chosen. */
+static char *cycle_pick_cursor(struct cycle *c, bool *full, const char **why)
+{
+	const struct conf *conf = c->params.conf;
+	struct state *st = c->params.state;
+	char *cursor = NULL, *fp = NULL, *full_at = NULL;
+
+	*full = c->params.force_full;
+	*why = c->params.force_full ? "asked for" : NULL;
+	state_cursor_get(st, "cursor", &cursor);
+	state_cursor_get(st, "fingerprint", &fp);
+	state_cursor_get(st, "full-read-at", &full_at);
+	if (c->params.dry_run) {
+		/* A plan shows everything, not just what changed. */
+		*full = true;
+		*why = "a dry run plans every entry";
+	} else if (cursor && (!fp || strcmp(fp, conf->fingerprint) != 0)) {
+		*full = true;
+		*why = "the configuration changed what is read or how it is mapped";
+	} else if (cursor && conf->source.full_sync_interval > 0 &&
+		   (!full_at || time_now_unix() - strtoll(full_at, NULL, 10) >= conf->source.full_sync_interval)) {
+		*full = true;
+		*why = "full_sync_interval has passed since the last full read";
+	}
+	free(fp);
+	free(full_at);
+	return cursor;
+}
+
+struct cycle_due {
+	const struct strmap *seen;
+	struct strmap *ids;
+};
+
+static void cycle_collect_due(void *ud, const char *id)
+{
+	struct cycle_due *d = ud;
+	if (!strmap_contains(d->seen, id))
+		strmap_put(d->ids, id, NULL);
+}
+
+static void cycle_key_to_list(const char *key, void *value, void *ud)
+{
+	struct sbuf *list = ud;
+	(void)value;
+	sbuf_add(list, key, strlen(key) + 1);
+}
+
+/* NULL-terminated copy of a map's keys, in no particular order. */
+static char **cycle_keys(const struct strmap *m, size_t *n)
+{
+	struct sbuf list;
+	sbuf_init(&list);
+	strmap_foreach(m, cycle_key_to_list, &list);
+	*n = strmap_count(m);
+	char **v = xcalloc(*n + 1, sizeof(char *));
+	size_t i = 0;
+	for (size_t off = 0; off < list.len; off += strlen(list.buf + off) + 1)
+		v[i++] = xstrdup(list.buf + off);
+	sbuf_release(&list);
+	return v;
+}
+
+static void cycle_free_keys(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A read of changes only sees members whose entries changed; members
+ * whose push failed earlier are read again when their retry is due. */
+static void cycle_fetch_due(struct cycle *c, const struct source_sink *sink)
+{
+	struct cycle_due due = { c->seen, strmap_new() };
+	if (state_foreach_due(c->params.state, time_now_unix(), cycle_collect_due, &due) < 0)
+		log_error(c->params.log, "cannot list the members due for a retry: %s", state_errmsg(c->params.state));
+	size_t n;
+	char **ids = cycle_keys(due.ids, &n);
+	strmap_free(due.ids);
+	if (n) {
+		char *err = NULL;
+		size_t before = c->read.entries;
+		if (source_fetch(c->params.source, ids, n, sink, &c->read, &err) < 0) {
+			log_warning(c->params.log, "cannot read the %zu members due for a retry: %s; trying again next "
+						   "cycle",
+				    n, err);
+			c->read.complete = false;
+		} else {
+			log_debug(c->params.log, "read %zu of %zu members due for a retry", c->read.entries - before, n);
+		}
+		free(err);
+	}
+	cycle_free_keys(ids);
+}
+
+/* Records entries that left, came back or were renamed. Members whose
+ * entries left are marked, never removed here:
+ * removing people from a target is deprovisioning's decision. */
+static void cycle_record_gone(struct cycle *c)
+{
+	struct state *st = c->params.state;
+	int64_t now = time_now_unix();
+	size_t n_gone, n_back;
+	char **gone = cycle_keys(c->gone, &n_gone);
+	char **back = cycle_keys(c->back, &n_back);
+	size_t n_renamed;
+	char **renamed = cycle_keys(c->renamed, &n_renamed);
+	int rc = 0;
+
+	if (c->params.dry_run || (n_gone == 0 && n_back == 0 && n_renamed == 0))
+		goto out;
+	rc = state_begin(st);
+	for (size_t i = 0; i < n_gone && rc == 0; i++) {
+		long rows = 0;
+		struct state_member m;
+		rc = state_mark_gone(st, gone[i], now, &rows);
+		if (rc < 0 || rows == 0)
+			continue;
+		c->report.gone++;
+		if (c->report.gone > CYCLE_GONE_LOGGED)
+			continue;
+		bool named = false;
+		for (size_t t = 0; t < c->n_targets && !named; t++)
+			if (state_get_member(st, c->params.conf->targets[t]->name, gone[i], &m) == 0) {
+				struct log_fields f = { .message_id = MSGID_MEMBER_GONE, .dn = m.dn,
+							.action = "gone", .result = "kept" };
+				log_event(c->params.log, LOG_NOTICE, &f,
+					  "%s (id %s) left the directory or the search; %ld target%s keep it: "
+					  "deprovisioning is not configured",
+					  m.dn, gone[i], rows, rows == 1 ? "" : "s");
+				state_member_clear(&m);
+				named = true;
+			}
+	}
+	for (size_t i = 0; i < n_back && rc == 0; i++)
+		rc = state_mark_back(st, back[i], now);
+	for (size_t i = 0; i < n_renamed && rc == 0; i++)
+		rc = state_set_dn(st, renamed[i], strmap_get(c->renamed, renamed[i]), now);
+	if (rc == 0)
+		rc = state_commit(st);
+	if (rc != 0) {
+		log_error(c->params.log, "cannot record entries gone from the directory: %s", state_errmsg(st));
+		state_rollback(st);
+		/* The cursor must not move past changes that were not recorded. */
+		c->report.source_ok = false;
+	}
+	if (c->report.gone > CYCLE_GONE_LOGGED)
+		log_notice(c->params.log, "%zu more members' entries left the directory (see the members table's "
+					  "gone_at)",
+			   c->report.gone - CYCLE_GONE_LOGGED);
+out:
+	cycle_free_keys(gone);
+	cycle_free_keys(back);
+	cycle_free_keys(renamed);
+}
+
+static void cycle_read(struct cycle *c)
+{
+	const struct cycle_params *params = &c->params;
+	struct source_sink sink = {
+		.entry = cycle_on_entry, .skipped = cycle_on_skipped, .progress = cycle_on_progress,
+		.deleted = cycle_on_deleted, .known = cycle_on_known, .notice = cycle_on_notice, .ud = c,
+	};
+	char *err = NULL;
+	int r;
+
+	if (params->batch) {
+		r = source_batch_deliver(params->batch, &sink, &c->read);
+		c->read.method = "live";
+		if (r < 0)
+			err = xstrdup("a state database error stopped the changes (see above)");
+	} else {
+		bool full;
+		const char *why;
+		char *cursor = cycle_pick_cursor(c, &full, &why);
+		struct source_request req = { .cursor = cursor, .full = full };
+		r = source_read(params->source, &req, &sink, &c->read, &err);
+		const char *reason = c->read.why_full ? c->read.why_full : full ? why : NULL;
+		if (cursor && !c->read.incremental && reason)
+			log_info(params->log, "cycle %u reads the whole directory: %s", params->number, reason);
+		free(cursor);
+		if (r == 0 && c->read.incremental && c->read.complete)
+			cycle_fetch_due(c, &sink);
+	}
+	c->report.method = c->read.method;
+	c->report.incremental = c->read.incremental;
+	c->report.entries = c->read.entries;
+	c->report.skipped_entries = c->read.skipped;
+	c->report.source_ok = r == 0 && c->read.complete;
+	if (r < 0) {
+		struct log_fields f = { .message_id = MSGID_SOURCE_UNREACHABLE, .result = "source-failed" };
+		log_event(params->log, LOG_ERR, &f, "cannot read the directory: %s", err);
+		free(err);
+	}
+	/* Explicit deletions count even from a read that broke off later;
+	 * comparisons were only made if it completed (the source's rule). */
+	cycle_record_gone(c);
+	if (c->report.source_ok && params->read_done)
+		params->read_done(params->ud);
+}
+
 struct cycle *cycle_start(const struct cycle_params *params)
 {
 	struct cycle *c = XNEW(struct cycle);
 	const struct conf *conf = params->conf;
-	struct source_result res;
-	char *err = NULL;
 
 	c->params = *params;
 	c->report.number = params->number;
@@ -227,36 +542,40 @@ struct cycle *cycle_start(const struct cycle_params *params)
 	c->n_targets = conf->n_targets;
 	c->plans = xcalloc(c->n_targets, sizeof(*c->plans));
 	c->pushes = xcalloc(c->n_targets, sizeof(*c->pushes));
+	c->scopes = xcalloc(c->n_targets, sizeof(*c->scopes));
+	c->seen = strmap_new();
+	c->gone = strmap_new();
+	c->back = strmap_new();
+	c->renamed = strmap_new();
 	if (sd_event_add_defer(params->event, &c->finish, cycle_on_finish, c) < 0)
 		abort();
 	sd_event_source_set_enabled(c->finish, SD_EVENT_OFF);
 
-	for (size_t i = 0; i < c->n_targets; i++)
-		if (conf->targets[i]->enabled)
-			c->plans[i] = plan_new(conf->targets[i]);
+	for (size_t i = 0; i < c->n_targets; i++) {
+		const struct conf_target *t = conf->targets[i];
+		if (!t->enabled)
+			continue;
+		c->plans[i] = plan_new(t);
+		c->scopes[i].n = t->n_groups;
+		c->scopes[i].index = xcalloc(t->n_groups + 1, sizeof(int));
+		for (size_t g = 0; g < t->n_groups; g++)
+			c->scopes[i].index[g] = source_scope_add(params->source, t->groups[g]);
+	}
 
 	if (!params->dry_run) {
 		struct log_fields f = { .message_id = MSGID_CYCLE_STARTED };
-		log_event(params->log, LOG_INFO, &f, "cycle %u started", params->number);
+		log_event(params->log, params->batch ? LOG_DEBUG : LOG_INFO, &f, "cycle %u started%s", params->number,
+			  params->batch ? " for live changes" : "");
 	}
 	cycle_status(c, "cycle %u: reading the directory", params->number);
-	struct source_sink sink = {
-		.entry = cycle_on_entry, .skipped = cycle_on_skipped, .progress = cycle_on_progress, .ud = c,
-	};
-	int r = source_read(params->source, &sink, &res, &err);
-	c->report.entries = res.entries;
-	c->report.skipped_entries = res.skipped;
-	c->report.source_ok = r == 0 && res.complete;
-	if (c->report.source_ok && params->read_done)
-		params->read_done(params->ud);
-	if (r < 0) {
-		struct log_fields f = { .message_id = MSGID_SOURCE_UNREACHABLE, .result = "source-failed" };
-		log_event(params->log, LOG_ERR, &f, "cannot read the directory: %s", err);
-		free(err);
+	cycle_read(c);
+	if (!c->report.source_ok) {
 		/* Members read before the failure are real; their adds are
 		 * safe. Nothing here ever removes members, and later
 		 * deprovisioning must look at source_ok. */
-		if (res.entries == 0) {
+		sd_notifyf(0, "STATUS=cycle %u: the directory read did not complete; adds and updates only",
+			   params->number);
+		if (c->read.entries == 0) {
 			cycle_check_finished(c);
 			return c;
 		}
@@ -293,6 +612,13 @@ void cycle_stop(struct cycle *c)
 	cycle_check_finished(c);
 }
 
+static void cycle_free_value(const char *key, void *value, void *ud)
+{
+	(void)key;
+	(void)ud;
+	free(value);
+}
+
 void cycle_free(struct cycle *c)
 {
 	if (!c)
@@ -300,9 +626,18 @@ void cycle_free(struct cycle *c)
 	for (size_t i = 0; i < c->n_targets; i++) {
 		push_free(c->pushes[i]);
 		plan_free(c->plans[i]);
+		free(c->scopes[i].index);
 	}
+	free(c->scopes);
 	free(c->pushes);
 	free(c->plans);
+	strmap_free(c->seen);
+	strmap_free(c->gone);
+	strmap_free(c->back);
+	if (c->renamed)
+		strmap_foreach(c->renamed, cycle_free_value, NULL);
+	strmap_free(c->renamed);
+	source_result_clear(&c->read);
 	sd_event_source_disable_unref(c->finish);
 	free(c);
 }

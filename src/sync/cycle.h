@@ -1,6 +1,8 @@
-/* One sync cycle: read the directory, map every entry for every enabled
- * target, plan against the state cache, push, record the run. The read is
- * synchronous (with timeouts and per-page progress); pushes run on the
+/* One sync cycle: read the directory (only what changed since the stored
+ * cursor, when the source can tell), map every entry for every enabled
+ * target, plan against the state cache, push, record the run, and store
+ * the new cursor once everything the read brought is committed. The read
+ * is synchronous (with timeouts and per-page progress); pushes run on the
  * event loop, and the cycle reports completion from the loop. */
 #ifndef MS_SYNC_CYCLE_H
 #define MS_SYNC_CYCLE_H
@@ -19,8 +21,12 @@
 struct cycle_report {
 	unsigned number;
 	bool source_ok;		/* the directory read completed */
+	const char *method;	/* "syncrepl", "usn", "full" or "live" (static) */
+	bool incremental;	/* only changes were read */
 	size_t entries;
 	size_t skipped_entries;	/* unusable entries (no id, ...) */
+	size_t gone;		/* members whose entry left the directory */
+	size_t disabled, out_of_scope;	/* over all targets */
 	size_t added, duplicate, rejected, failed, invalid_new, unchanged, stale, waiting;
 	bool stopped;		/* cut short by a stop request */
 	size_t not_attempted;	/* adds left unsent (stop, pause) */
@@ -37,6 +43,10 @@ struct cycle_params {
 	sd_event *event;
 	unsigned number;
 	bool dry_run;		/* print the plan to plan_out, change nothing */
+	/* Read everything even if the stored cursor allows reading changes. */
+	bool force_full;
+	/* Live mode: run these collected changes instead of reading. */
+	const struct source_batch *batch;
 	FILE *plan_out;
 	/* Progress text for STATUS=; also called during long reads. */
 	void (*status)(void *ud, const char *text);

@@ -119,6 +119,17 @@ void plan_entry(struct plan *p, const struct entry *e, const struct mapped *m, c
 	}
 }
 
+void plan_exclude(struct plan *p, const struct entry *e, const struct state_member *ex, enum plan_exclusion why)
+{
+	(void)e;
+	if (why == PLAN_DISABLED)
+		p->counts.disabled++;
+	else
+		p->counts.out_of_scope++;
+	if (ex && ex->status == MEMBER_SYNCED)
+		p->counts.excluded_present++;
+}
+
 static const char *plan_kind_name(enum action_kind k)
 {
 	switch (k) {
@@ -134,9 +145,10 @@ void plan_print(const struct plan *p, FILE *out)
 {
 	const struct plan_counts *c = &p->counts;
 	fprintf(out, "target %s (%s): %zu to add, %zu newly invalid, %zu still invalid, %zu unchanged, "
-		     "%zu waiting for retry, %zu changed but not updatable\n",
+		     "%zu waiting for retry, %zu changed but not updatable, %zu disabled, %zu not in its groups"
+		     " (%zu of those two kept at the target: deprovisioning is not configured)\n",
 		p->target->name, p->target->driver->name, c->add, c->invalid_new, c->invalid_known, c->unchanged,
-		c->waiting, c->stale);
+		c->waiting, c->stale, c->disabled, c->out_of_scope, c->excluded_present);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct action *a = &p->actions[i];
 		fprintf(out, "  %-5s %s", plan_kind_name(a->kind), a->dn);

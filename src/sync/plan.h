@@ -37,6 +37,14 @@ struct plan_counts {
 	size_t waiting;		/* failed earlier, retry not due yet */
 	size_t stale;
 	size_t cleared;
+	size_t disabled;	/* disabled accounts, not added */
+	size_t out_of_scope;	/* not in the target's groups, not added */
+	size_t excluded_present;	/* of those two, members the target has (kept) */
+};
+
+enum plan_exclusion {
+	PLAN_DISABLED,
+	PLAN_OUT_OF_SCOPE,
 };
 
 struct plan {
@@ -53,6 +61,12 @@ void plan_free(struct plan *p);
  * m->payload is set) and its state row `existing` (NULL when absent). */
 void plan_entry(struct plan *p, const struct entry *e, const struct mapped *m,
 		const struct state_member *existing, int64_t now);
+
+/* Entry e must not become this target's member (disabled account, or not
+ * in the target's groups): counted, never added. A member the target has
+ * already (ex synced) stays there: removing people is deprovisioning's
+ * job, under its own policy. */
+void plan_exclude(struct plan *p, const struct entry *e, const struct state_member *ex, enum plan_exclusion why);
 
 /* Prints every action with its reason (secrets redacted), for --dry-run. */
 void plan_print(const struct plan *p, FILE *out);

@@ -1,21 +1,64 @@
 #include "config.h"
 
 #include "util/hash.h"
+#include "util/xalloc.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <string.h>
 
-void hash_sha256_hex(const void *data, size_t len, char out[HASH_SHA256_HEX_LEN + 1])
+struct hash_ctx {
+	EVP_MD_CTX *md;
+};
+
+static void hash_hex(const unsigned char *md, unsigned int mdlen, char out[HASH_SHA256_HEX_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
-		abort();
 	for (unsigned int i = 0; i < mdlen && i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 0xF];
 	}
 	out[HASH_SHA256_HEX_LEN] = '\0';
+}
+
+void hash_sha256_hex(const void *data, size_t len, char out[HASH_SHA256_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+		abort();
+	hash_hex(md, mdlen, out);
+}
+
+struct hash_ctx *hash_begin(void)
+{
+	struct hash_ctx *h = XNEW(struct hash_ctx);
+	h->md = EVP_MD_CTX_new();
+	if (!h->md || !EVP_DigestInit_ex(h->md, EVP_sha256(), NULL))
+		abort();
+	return h;
+}
+
+void hash_update(struct hash_ctx *h, const void *data, size_t len)
+{
+	if (!EVP_DigestUpdate(h->md, data, len))
+		abort();
+}
+
+void hash_update_str(struct hash_ctx *h, const char *s)
+{
+	/* With its NUL, so ("ab", "c") and ("a", "bc") differ. */
+	hash_update(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+void hash_end(struct hash_ctx *h, char out[HASH_SHA256_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (!EVP_DigestFinal_ex(h->md, md, &mdlen))
+		abort();
+	hash_hex(md, mdlen, out);
+	EVP_MD_CTX_free(h->md);
+	free(h);
 }

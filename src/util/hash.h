@@ -9,4 +9,14 @@
 /* Writes the lowercase hex SHA-256 of data into out (NUL-terminated). */
 void hash_sha256_hex(const void *data, size_t len, char out[HASH_SHA256_HEX_LEN + 1]);
 
+/* The same digest over data given in pieces: hash_begin, any number of
+ * updates, hash_end (which frees the context). */
+struct hash_ctx;
+struct hash_ctx *hash_begin(void);
+void hash_update(struct hash_ctx *h, const void *data, size_t len);
+/* A string with its terminating NUL, so consecutive strings cannot run
+ * together; NULL hashes like "". */
+void hash_update_str(struct hash_ctx *h, const char *s);
+void hash_end(struct hash_ctx *h, char out[HASH_SHA256_HEX_LEN + 1]);
+
 #endif

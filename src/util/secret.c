@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *secret_resolve(const char *path, const char *base_dir)
+char *secret_resolve(const char *path, const char *base_dir)
 {
 	if (path[0] == '/')
 		return xstrdup(path);

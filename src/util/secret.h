@@ -26,6 +26,9 @@ struct secret {
  * anyone read it (callers warn). */
 int secret_read(const char *path, const char *base_dir, struct secret **out, char **err,
 		int *world_readable);
+/* Where secret_read looks for `path` (rules above), for secrets that a
+ * library reads itself (TLS keys). Caller frees. */
+char *secret_resolve(const char *path, const char *base_dir);
 struct secret *secret_dup(const struct secret *s);
 void secret_free(struct secret *s);
 

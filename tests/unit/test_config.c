@@ -104,12 +104,21 @@ static void test_valid(void)
 	CU_ASSERT_EQUAL(c->source.scope, CONF_SCOPE_SUB);
 	CU_ASSERT_STRING_EQUAL(c->state_dir, "/tmp/x");
 	CU_ASSERT_EQUAL(c->log_priority, 7);
-	/* The id attribute and every mapped attribute are requested. */
-	CU_ASSERT_EQUAL(c->source.n_attributes, 3);
+	/* The id attribute, what disabled detection reads and every mapped
+	 * attribute are requested. */
+	CU_ASSERT_EQUAL(c->source.n_attributes, 5);
 	CU_ASSERT_STRING_EQUAL(c->source.attributes[0], "entryUUID");
-	CU_ASSERT_STRING_EQUAL(c->source.attributes[1], "uid");
-	CU_ASSERT_STRING_EQUAL(c->source.attributes[2], "mail");
-	CU_ASSERT_PTR_NULL(c->source.attributes[3]);
+	CU_ASSERT_STRING_EQUAL(c->source.attributes[1], "userAccountControl");
+	CU_ASSERT_STRING_EQUAL(c->source.attributes[2], "pwdAccountLockedTime");
+	CU_ASSERT_STRING_EQUAL(c->source.attributes[3], "uid");
+	CU_ASSERT_STRING_EQUAL(c->source.attributes[4], "mail");
+	CU_ASSERT_PTR_NULL(c->source.attributes[5]);
+	CU_ASSERT_EQUAL(c->source.bind_method, CONF_BIND_SIMPLE);
+	CU_ASSERT_EQUAL(c->source.change_detection, CONF_CHANGES_AUTO);
+	CU_ASSERT_EQUAL(c->source.full_sync_interval, 86400);
+	CU_ASSERT_FALSE(c->source.follow_referrals);
+	CU_ASSERT_FALSE(c->source.groups.enabled);
+	CU_ASSERT_EQUAL(strlen(c->fingerprint), 64);
 	char *sp = conf_state_path(c);
 	CU_ASSERT_STRING_EQUAL(sp, "/tmp/x/state.db");
 	free(sp);
