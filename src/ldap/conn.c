@@ -74,7 +74,9 @@ char *conn_error(LDAP *ld, int rc, const char *what)
 	char *diag = NULL;
 	if (ld)
 		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	char *msg = diag && *diag ? xasprintf("%s: %s (%s)", what, ldap_err2string(rc), diag)
+	/* GnuTLS hands over "(unknown error code)", parentheses included. */
+	bool wrapped = diag && diag[0] == '(' && diag[strlen(diag) - 1] == ')';
+	char *msg = diag && *diag ? xasprintf(wrapped ? "%s: %s %s" : "%s: %s (%s)", what, ldap_err2string(rc), diag)
 				  : xasprintf("%s: %s", what, ldap_err2string(rc));
 	ldap_memfree(diag);
 	return msg;
@@ -104,11 +106,20 @@ static int conn_set_tls(const struct conf_source *cfg, LDAP *ld, char **err)
 		*err = xstrdup("cannot set the TLS certificate check");
 		return -EINVAL;
 	}
+	/* A new connection starts without the file settings of libldap's
+	 * global context, so what ldap.conf, .ldaprc or LDAPTLS_* set there
+	 * is copied over unless the configuration says otherwise. */
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (files[i].value && ldap_set_option(ld, files[i].option, files[i].value) != LDAP_OPT_SUCCESS) {
-			*err = xasprintf("cannot use %s %s", files[i].what, files[i].value);
+		char *global = NULL;
+		const char *v = files[i].value;
+		if (!v && ldap_get_option(NULL, files[i].option, &global) == LDAP_OPT_SUCCESS)
+			v = global;
+		rc = v ? ldap_set_option(ld, files[i].option, v) : LDAP_OPT_SUCCESS;
+		if (rc != LDAP_OPT_SUCCESS)
+			*err = xasprintf("cannot use %s %s%s", files[i].what, v, global ? " (from ldap.conf or LDAPTLS_*)" : "");
+		ldap_memfree(global);
+		if (rc != LDAP_OPT_SUCCESS)
 			return -EINVAL;
-		}
 	}
 	/* TLS options only take effect in a new context. */
 	rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
@@ -222,6 +233,38 @@ static bool conn_uri_is_tls(const char *uri)
 	return strncasecmp(uri, "ldaps://", 8) == 0;
 }
 
+/* libldap says only "Can't contact LDAP server" when the TLS handshake
+ * fails, whatever the reason. Shaking hands again without checking the
+ * certificate tells an untrusted certificate apart from the rest; that
+ * connection is closed at once, nothing is sent over it. */
+static bool conn_cert_untrusted(const struct conf_source *cfg, const char *uri, bool starttls)
+{
+	struct conf_source probe = *cfg;
+	LDAP *ld = NULL;
+	char *err = NULL;
+	bool untrusted = false;
+
+	if (!cfg->tls_verify)
+		return false;
+	probe.tls_verify = false;
+	probe.follow_referrals = false;
+	if (ldap_initialize(&ld, uri) == LDAP_SUCCESS && conn_set_options(&probe, ld, &err) == 0 &&
+	    ldap_connect(ld) == LDAP_SUCCESS)
+		untrusted = !starttls || ldap_start_tls_s(ld, NULL, NULL) == LDAP_SUCCESS;
+	free(err);
+	if (ld)
+		ldap_unbind_ext_s(ld, NULL, NULL);
+	return untrusted;
+}
+
+static char *conn_untrusted_error(const struct conf_source *cfg)
+{
+	return xasprintf("the server's certificate failed verification: it is not signed by a CA in %s%s%s, "
+			 "or its names do not include the host in the URI",
+			 cfg->ca_file ? cfg->ca_file : cfg->ca_dir ? cfg->ca_dir : "the default CA file of ldap.conf",
+			 cfg->ca_file && cfg->ca_dir ? " or " : "", cfg->ca_file && cfg->ca_dir ? cfg->ca_dir : "");
+}
+
 static int conn_open_uri(const struct conf_source *cfg, const char *uri, LDAP **out, char **err)
 {
 	LDAP *ld = NULL;
@@ -239,18 +282,20 @@ static int conn_open_uri(const struct conf_source *cfg, const char *uri, LDAP **
 	 * from "the server refused our credentials". */
 	rc = ldap_connect(ld);
 	if (rc != LDAP_SUCCESS) {
-		*err = conn_error(ld, rc,
-				  conn_uri_is_tls(uri) ? "cannot connect (TLS: is the server's certificate signed by "
-							 "a CA in ca_file/ca_dir, and does its name match the URI?)"
-						       : "cannot connect");
+		if (conn_uri_is_tls(uri) && conn_cert_untrusted(cfg, uri, false))
+			*err = conn_untrusted_error(cfg);
+		else
+			*err = conn_error(ld, rc, "cannot connect");
 		r = -ECONNREFUSED;
 		goto out;
 	}
 	if (cfg->starttls && !conn_uri_is_tls(uri) && strncasecmp(uri, "ldapi://", 8) != 0) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
-			*err = conn_error(ld, rc, "StartTLS failed (is the server's certificate signed by a CA in "
-						  "ca_file/ca_dir, and does its name match the URI?)");
+			if (conn_cert_untrusted(cfg, uri, true))
+				*err = conn_untrusted_error(cfg);
+			else
+				*err = conn_error(ld, rc, "StartTLS failed");
 			r = -ECONNREFUSED;
 			goto out;
 		}

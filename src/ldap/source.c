@@ -19,6 +19,8 @@
 #include <strings.h>
 
 #define SOURCE_OID_IN_CHAIN "1.2.840.113556.1.4.1941"
+/* The well-known GUID of the Deleted Objects container (MS-ADTS 6.1.1.4). */
+#define SOURCE_WKGUID_DELETED "18E2EA80684F11D2B9AA00C04F79F805"
 #define SOURCE_OID_SHOW_DELETED "1.2.840.113556.1.4.417"
 /* Ids per OR-filter when entries are read again by id. */
 #define SOURCE_FETCH_BATCH 50
@@ -44,6 +46,7 @@ struct source {
 	 * entries may have changed scope without changing themselves. */
 	char scope_hash[HASH_SHA256_HEX_LEN + 1];
 	bool scope_ok;		/* the last scope read completed */
+	bool deleted_unreadable_told;
 	const char *last_method;
 	/* live mode */
 	struct conn *live;
@@ -339,10 +342,12 @@ static void source_on_cycle(void *ud, const char *path)
 	source_notice(ud, "nested groups form a cycle (%s); its members are in every group of it", path);
 }
 
-static int source_search(struct source *s, const struct search_params *p, const char *what, char **err)
+static int source_search(struct source *s, const struct search_params *p, struct search_result *res,
+			 const char *what, char **err)
 {
-	struct search_result sr = { 0 };
-	int r = search_run(conn_ld(s->conn), p, &sr, err);
+	struct search_result ignored = { 0 };
+	struct search_result *sr = res ? res : &ignored;
+	int r = search_run(conn_ld(s->conn), p, sr, err);
 	if (r < 0) {
 		char *e = xasprintf("%s: %s", what, *err);
 		free(*err);
@@ -360,13 +365,40 @@ static int source_read_ids(struct source *s, const char *filter, struct source_c
 		.base = cfg->base, .scope = source_ldap_scope(cfg->scope), .filter = filter, .attributes = attrs,
 		.page_size = cfg->page_size, .timeout = cfg->timeout, .entry = source_on_id, .ud = c,
 	};
-	return source_search(s, &p, what, err);
+	return source_search(s, &p, NULL, what, err);
 }
 
 static bool source_use_in_chain(const struct source *s)
 {
 	int in_chain = s->cfg->groups.in_chain;
 	return in_chain == 1 || (in_chain == -1 && conn_info(s->conn)->is_ad);
+}
+
+/* Active Directory hands out at most MaxValRange (1500) values of an
+ * attribute and names the rest by range. Asking for the first range
+ * explicitly gets the same answer from every AD implementation, Samba
+ * included (it has no MaxValRange), so one code path reads every group. */
+static char **source_group_attributes(const struct source *s)
+{
+	const struct conf_groups *g = &s->cfg->groups;
+	size_t n = 0;
+	while (g->attributes[n])
+		n++;
+	char **attrs = xcalloc(n + 1, sizeof(char *));
+	bool ad = conn_info(s->conn)->is_ad;
+	for (size_t i = 0; i < n; i++) {
+		const char *a = g->attributes[i];
+		bool ranged = ad && (strcasecmp(a, "member") == 0 || strcasecmp(a, "uniqueMember") == 0);
+		attrs[i] = ranged ? xasprintf("%s;range=0-1499", a) : xstrdup(a);
+	}
+	return attrs;
+}
+
+static void source_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
 }
 
 /* Groups, disabled accounts and in-chain members: everything that decides
@@ -385,14 +417,22 @@ static int source_read_scope(struct source *s, struct source_run *run, char **er
 					    cfg->groups.use_member_uid ? cfg->groups.uid_attribute : NULL,
 					    cfg->groups.nested };
 		s->groups = groups_new(&o);
+		char **attrs = source_group_attributes(s);
 		struct search_params p = {
 			.base = cfg->groups.base, .scope = source_ldap_scope(cfg->groups.scope),
-			.filter = cfg->groups.filter, .attributes = cfg->groups.attributes, .page_size = cfg->page_size,
+			.filter = cfg->groups.filter, .attributes = attrs, .page_size = cfg->page_size,
 			.timeout = cfg->timeout, .entry = source_on_group, .ud = &c,
 		};
-		if ((r = source_search(s, &p, "reading the groups", err)) < 0)
+		struct search_result sr = { 0 };
+		r = source_search(s, &p, &sr, "reading the groups", err);
+		source_strv_free(attrs);
+		if (r < 0)
 			goto out;
 		groups_finish(s->groups, source_on_cycle, run);
+		struct groups_stats st;
+		groups_get_stats(s->groups, &st);
+		source_notice(run, "%zu groups read under %s, %zu memberships%s", st.groups, cfg->groups.base,
+			      st.memberships, sr.ranged_fetches ? ", long member lists read in ranges" : "");
 	}
 	if (cfg->disabled_filter) {
 		s->disabled_ids = strmap_new();
@@ -555,7 +595,7 @@ static int source_read_full(struct source *s, struct source_run *run, const char
 		.attributes = cfg->attributes, .page_size = cfg->page_size, .timeout = cfg->timeout,
 		.entry = source_on_search_entry, .page = source_on_page, .ud = run,
 	};
-	return source_search(s, &p, "reading the directory", err);
+	return source_search(s, &p, NULL, "reading the directory", err);
 }
 
 static int source_read_syncrepl(struct source *s, struct source_run *run, const struct source_cursor *cur,
@@ -634,26 +674,50 @@ static int source_read_deleted_usn(struct source *s, struct source_run *run, uns
 	char *err = NULL;
 	int r = 0;
 
-	if (!info->default_nc || ldap_control_create(SOURCE_OID_SHOW_DELETED, 1, NULL, 0, &show) != LDAP_SUCCESS)
+	/* Deleted objects keep objectGUID but lose most other attributes. */
+	if (!info->default_nc || strcasecmp(cfg->id_attribute, "objectGUID") != 0 ||
+	    ldap_control_create(SOURCE_OID_SHOW_DELETED, 1, NULL, 0, &show) != LDAP_SUCCESS)
 		return 0;
 	LDAPControl *ctrls[] = { show, NULL };
-	char *filter = xasprintf("(&(isDeleted=TRUE)(uSNChanged>=%llu))", from);
 	struct source_collect c = { .s = s, .ids = strmap_new(), .hash = hash_begin() };
 	struct search_params p = {
-		.base = info->default_nc, .scope = LDAP_SCOPE_SUBTREE, .filter = filter, .attributes = attrs,
-		.page_size = cfg->page_size, .timeout = cfg->timeout, .controls = ctrls, .entry = source_on_id,
-		.ud = &c,
+		.base = NULL, .scope = LDAP_SCOPE_BASE, .filter = "(objectClass=*)", .attributes = attrs,
+		.page_size = 0, .timeout = cfg->timeout, .controls = ctrls, .entry = source_on_id, .ud = &c,
 	};
 	struct search_result sr = { 0 };
+	/* Without rights on the container AD hides the deleted objects (or
+	 * their attributes) without an error: ask the container first. */
+	char *container = xasprintf("<WKGUID=" SOURCE_WKGUID_DELETED ",%s>", info->default_nc);
+	p.base = container;
+	if (search_run(conn_ld(s->conn), &p, &sr, &err) < 0 || c.n != 1) {
+		if (!s->deleted_unreadable_told)
+			source_notice(run, "cannot read the Deleted Objects container of %s%s%s (grant the service "
+				      "account List Contents and Read Property there); deletions will be noticed at "
+				      "the next full read",
+				      info->default_nc, err ? ": " : "", err ? err : "");
+		s->deleted_unreadable_told = true;
+		goto out;
+	}
+	s->deleted_unreadable_told = false;
+	strmap_free(c.ids);
+	c.ids = strmap_new();
+	c.n = 0;
+	char *filter = xasprintf("(&(isDeleted=TRUE)(uSNChanged>=%llu))", from);
+	p.base = info->default_nc;
+	p.scope = LDAP_SCOPE_SUBTREE;
+	p.filter = filter;
+	p.page_size = cfg->page_size;
 	if (search_run(conn_ld(s->conn), &p, &sr, &err) < 0)
 		source_notice(run, "cannot read deleted objects (%s); deletions will be noticed at the next full read",
 			      err);
 	else
 		r = source_report_ids(run, c.ids);
+	free(filter);
+out:
 	hash_end(c.hash, unused);
 	strmap_free(c.ids);
 	free(err);
-	free(filter);
+	free(container);
 	ldap_control_free(show);
 	return r;
 }

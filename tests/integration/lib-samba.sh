@@ -63,6 +63,9 @@
 #                               with --given-name/--surname) with a random
 #                               password in $SAMBA_PW_DIR/NAME.pw
 #   ms_samba_user_disable NAME, ms_samba_user_enable NAME
+#   ms_samba_allow_deleted_read NAME   let NAME read CN=Deleted Objects
+#                               (List Contents, Read Property), as an AD
+#                               admin would for a sync account
 #   ms_samba_group_create NAME [samba-tool group add options]
 #                               group CN=NAME,SAMBA_GROUPS
 #   ms_samba_group_add GROUP MEMBER...   members by sAMAccountName (users or
@@ -712,6 +715,48 @@ ms_samba_group_add() {
     shift
     list=$(IFS=, && echo "$*")
     _ms_samba_quiet ms_samba_tool group addmembers "$group" "$list"
+}
+
+# ms_samba_allow_deleted_read NAME: what an AD admin grants a sync account
+# to follow deletions: List Contents and Read Property on CN=Deleted
+# Objects.  samba-tool dsacl cannot see that container (it needs the
+# show-deleted control), so this edits its security descriptor locally.
+ms_samba_allow_deleted_read() {
+    if (($# != 1)); then
+        _ms_samba_error "ms_samba_allow_deleted_read needs NAME"
+    fi
+    local sid
+    _ms_samba_need
+    sid=$(ms_samba_tool user show "$1" --attributes=objectSid | sed -n 's/^objectSid: //p')
+    [[ "$sid" == S-1-5-* ]] || _ms_samba_error "no objectSid for $1"
+    # samba-tool's own interpreter: the one that has the samba modules.
+    _ms_samba_env "$_MS_SAMBA_DIR" "$(sed -n '1s/^#! *//p' "$(command -v samba-tool)")" - \
+        "$SAMBA_CONF" "$_MS_SAMBA_DIR/private/sam.ldb" "CN=Deleted Objects,$SAMBA_BASE" "$sid" \
+        >>"$_MS_SAMBA_DIR/tool.log" 2>&1 <<'PY' || _ms_samba_error "cannot change the ACL of CN=Deleted Objects (see $_MS_SAMBA_DIR/tool.log)"
+import sys
+import ldb
+from samba.auth import system_session
+from samba.dcerpc import security
+from samba.ndr import ndr_pack, ndr_unpack
+from samba.param import LoadParm
+from samba.samdb import SamDB
+
+conf, url, dn, sid = sys.argv[1:]
+lp = LoadParm()
+lp.load(conf)
+db = SamDB(url=url, session_info=system_session(), lp=lp)
+controls = ["show_deleted:1", "sd_flags:1:4"]  # 4: the DACL only
+res = db.search(base=dn, scope=ldb.SCOPE_BASE, attrs=["nTSecurityDescriptor"], controls=controls)
+sddl = ndr_unpack(security.descriptor, res[0]["nTSecurityDescriptor"][0]).as_sddl()
+at = sddl.index("(", sddl.index("D:"))
+sddl = sddl[:at] + "(A;;RPLCLORC;;;%s)" % sid + sddl[at:]
+sd = security.descriptor.from_sddl(sddl, security.dom_sid(sid.rsplit("-", 1)[0]))
+m = ldb.Message()
+m.dn = res[0].dn
+m["nTSecurityDescriptor"] = ldb.MessageElement(ndr_pack(sd), ldb.FLAG_MOD_REPLACE, "nTSecurityDescriptor")
+db.modify(m, controls=controls)
+print("granted List Contents and Read Property on %s to %s" % (dn, sid))
+PY
 }
 
 ms_samba_bulk_users() {
