@@ -47,6 +47,11 @@ struct source {
 	char scope_hash[HASH_SHA256_HEX_LEN + 1];
 	bool scope_ok;		/* the last scope read completed */
 	bool deleted_unreadable_told;
+	bool in_chain_told;
+	/* What the last group read had to say (nesting cycles, counts): said
+	 * again only when it changes, not at every poll. */
+	char *groups_note;
+	struct sbuf groups_note_new;
 	const char *last_method;
 	/* live mode */
 	struct conn *live;
@@ -76,6 +81,7 @@ struct source *source_new(const struct conf_source *cfg)
 	s->cfg = cfg;
 	s->conn = conn_new(cfg);
 	strcpy(s->scope_hash, "-");
+	sbuf_init(&s->groups_note_new);
 	return s;
 }
 
@@ -102,6 +108,8 @@ void source_free(struct source *s)
 		free(s->scopes[i].ref);
 	free(s->scopes);
 	conn_free(s->conn);
+	free(s->groups_note);
+	sbuf_release(&s->groups_note_new);
 	free(s);
 }
 
@@ -339,7 +347,11 @@ static int source_on_id(void *ud, struct entry *e)
 
 static void source_on_cycle(void *ud, const char *path)
 {
-	source_notice(ud, "nested groups form a cycle (%s); its members are in every group of it", path);
+	struct source_run *run = ud;
+	struct sbuf *note = &run->s->groups_note_new;
+	if (note->len)
+		sbuf_add(note, "\n", 1);
+	sbuf_addf(note, "nested groups form a cycle (%s); its members are in every group of it", path);
 }
 
 static int source_search(struct source *s, const struct search_params *p, struct search_result *res,
@@ -428,11 +440,25 @@ static int source_read_scope(struct source *s, struct source_run *run, char **er
 		source_strv_free(attrs);
 		if (r < 0)
 			goto out;
+		sbuf_release(&s->groups_note_new);
+		sbuf_init(&s->groups_note_new);
 		groups_finish(s->groups, source_on_cycle, run);
 		struct groups_stats st;
 		groups_get_stats(s->groups, &st);
-		source_notice(run, "%zu groups read under %s, %zu memberships%s", st.groups, cfg->groups.base,
-			      st.memberships, sr.ranged_fetches ? ", long member lists read in ranges" : "");
+		if (s->groups_note_new.len)
+			sbuf_add(&s->groups_note_new, "\n", 1);
+		sbuf_addf(&s->groups_note_new, "%zu groups read under %s, %zu memberships%s", st.groups,
+			  cfg->groups.base, st.memberships,
+			  sr.ranged_fetches ? ", long member lists read in ranges" : "");
+		sbuf_add(&s->groups_note_new, "", 1);
+		if (!s->groups_note || strcmp(s->groups_note, s->groups_note_new.buf) != 0) {
+			free(s->groups_note);
+			s->groups_note = xstrdup(s->groups_note_new.buf);
+			for (char *line = s->groups_note, *nl; line; line = nl ? nl + 1 : NULL) {
+				nl = strchr(line, '\n');
+				source_notice(run, "%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
+			}
+		}
 	}
 	if (cfg->disabled_filter) {
 		s->disabled_ids = strmap_new();
@@ -461,6 +487,12 @@ static int source_read_scope(struct source *s, struct source_run *run, char **er
 		}
 		if (!source_use_in_chain(s))
 			continue;
+		if (!conn_info(s->conn)->is_ad && !s->in_chain_told) {
+			source_notice(run, "source.groups: in_chain = true, but %s is not Active Directory: servers "
+				      "that do not know the in-chain matching rule match nothing with it",
+				      conn_uri(s->conn));
+			s->in_chain_told = true;
+		}
 		sc->in_chain = strmap_new();
 		c.ids = sc->in_chain;
 		char *dn = search_escape_value(groups_group_dn(sc->group), strlen(groups_group_dn(sc->group)));
