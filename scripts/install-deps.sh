@@ -13,6 +13,8 @@ packages=(
     slapd ldap-utils curl jq sqlite3 socat valgrind
     # the Active Directory tests run their own Samba AD DC
     samba samba-ad-provision samba-dsdb-modules samba-vfs-modules
+    # ... and bind with Kerberos through Cyrus SASL
+    libsasl2-modules-gssapi-mit
     # benchmarks: wrk drives the simulator's ceiling, openssl signs a JWT
     wrk openssl
     ca-certificates

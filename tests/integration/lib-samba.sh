@@ -44,7 +44,8 @@
 #
 # Functions (like lib.sh's, those that start or stop the DC must run in the
 # test's main shell, not in $(...) or a pipeline):
-#   ms_samba_start [--allow-plain-bind]   provision/copy, start, wait for LDAPS
+#   ms_samba_start [--allow-plain-bind] [--kdc]   provision/copy, start, wait
+#                               for LDAPS; --kdc also runs the KDC (port 88)
 #   ms_samba_stop, ms_samba_restart        same address, same certificate
 #   ms_samba_ldap TOOL [ARGS]   an OpenLDAP tool (ldapsearch, ldapwhoami...)
 #                               with the harness TLS settings (SAMBA_CA_FILE,
@@ -137,6 +138,7 @@ _MS_SAMBA_DIR=       # $T/samba once started; non-empty means "started"
 _MS_SAMBA_PID=       # not exported: a nested test must never stop ours
 _MS_SAMBA_STDIN_FD=
 _MS_SAMBA_PLAIN=no
+_MS_SAMBA_SERVICES=ldap
 _MS_SAMBA_MODULES=
 
 # -------------------------------------------------------------- internals
@@ -380,9 +382,9 @@ _ms_samba_write_conf() {
 	realm = $_MS_SAMBA_REALM
 	workgroup = $_MS_SAMBA_DOMAIN
 	server role = active directory domain controller
-	# LDAP only: no SMB, NetBIOS, RPC, KDC, DNS or winbindd, so nothing
-	# binds 88/135/137/445 or a wildcard address.
-	server services = ldap
+	# LDAP (and the KDC with --kdc) only: no SMB, NetBIOS, RPC, DNS or
+	# winbindd, so nothing binds 135/137/445 or a wildcard address.
+	server services = $_MS_SAMBA_SERVICES
 	interfaces = $addr/8
 	bind interfaces only = yes
 	idmap_ldb:use rfc2307 = yes
@@ -514,9 +516,11 @@ ms_samba_start() {
         _ms_samba_error "the Samba DC was started already; use ms_samba_restart"
     fi
     _MS_SAMBA_PLAIN=no
+    _MS_SAMBA_SERVICES=ldap
     while (($# > 0)); do
         case "$1" in
             --allow-plain-bind) _MS_SAMBA_PLAIN=yes ;;
+            --kdc) _MS_SAMBA_SERVICES='ldap kdc' ;;
             *) _ms_samba_error "ms_samba_start: unknown option '$1'" ;;
         esac
         shift
