@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
@@ -99,6 +100,10 @@ int main(int argc, char **argv)
 	}
 	diag_free(d);
 
+	/* A write to a connection the directory has closed must be an error
+	 * to handle, not the end of the daemon (systemd ignores SIGPIPE for
+	 * services already; a shell does not). */
+	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error(log, "cannot initialise libcurl");
 		conf_free(conf);

@@ -153,10 +153,12 @@ static char *conf_file(const struct cfg_ctx *cc, const config_setting_t *g, cons
 	char *path = secret ? secret_resolve(v, dir) : v[0] == '/' ? xstrdup(v) : xasprintf("%s/%s", dir, v);
 	struct stat st;
 	const config_setting_t *s = conf_member(g, key);
-	if (stat(path, &st) < 0 || access(path, R_OK | (directory ? X_OK : 0)) < 0)
+	if (stat(path, &st) < 0)
 		cfg_error(cc, s, "source: %s %s: %s", key, path, strerror(errno));
 	else if (directory && !S_ISDIR(st.st_mode))
 		cfg_error(cc, s, "source: %s %s is not a directory", key, path);
+	else if (access(path, R_OK | (directory ? X_OK : 0)) < 0)
+		cfg_error(cc, s, "source: %s %s: %s", key, path, strerror(errno));
 	else if (!directory && !S_ISREG(st.st_mode))
 		cfg_error(cc, s, "source: %s %s is not a regular file", key, path);
 	else if (secret && (st.st_mode & S_IROTH))
@@ -211,7 +213,8 @@ static void conf_load_bind(const struct cfg_ctx *cc, const config_setting_t *g, 
 {
 	const char *bind_dn = cfg_string(g, "bind_dn", NULL);
 	const char *pw_file = cfg_string(g, "bind_password_file", NULL);
-	const char *method = cfg_string(g, "bind_method", bind_dn ? "simple" : "anonymous");
+	/* A password file says "simple" as clearly as a bind DN does. */
+	const char *method = cfg_string(g, "bind_method", bind_dn || pw_file ? "simple" : "anonymous");
 	const config_setting_t *ms = conf_member(g, "bind_method");
 
 	if (strcmp(method, "simple") == 0) {
@@ -231,7 +234,8 @@ static void conf_load_bind(const struct cfg_ctx *cc, const config_setting_t *g, 
 	bool simple = src->bind_method == CONF_BIND_SIMPLE;
 	bool sasl = src->bind_method == CONF_BIND_SASL_EXTERNAL || src->bind_method == CONF_BIND_SASL_GSSAPI;
 	if (simple && !bind_dn)
-		cfg_error(cc, ms ? ms : g, "source: a simple bind needs bind_dn and bind_password_file");
+		cfg_error(cc, ms ? ms : conf_member(g, "bind_password_file") ? conf_member(g, "bind_password_file") : g,
+			  "source: a simple bind needs bind_dn and bind_password_file");
 	if (!simple && bind_dn)
 		cfg_error(cc, conf_member(g, "bind_dn"), "source: bind_dn is only used by bind_method = \"simple\"");
 	if (!simple && pw_file)

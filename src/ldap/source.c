@@ -1054,6 +1054,18 @@ int source_persist_poll(struct source *s, struct source_batch **batch, bool *mor
 		.entry = source_on_sync_entry, .deleted = source_on_sync_deleted, .ud = &run,
 	};
 	r = syncrepl_persist_poll(s->persist, &sink, &st, err);
+	/* A refresh stage ending with the present list implies deletions
+	 * (whatever is not in it) that only a poll, which knows the members,
+	 * can find: hand over to one rather than move the cursor past them. */
+	if (r == 0 && st.refresh_ended && st.present_phase) {
+		*err = xstrdup("the server listed the present entries instead of the deleted ones (no session log); "
+			       "a poll finds the deletions");
+		r = -ESTALE;
+	}
+	if (r < 0 && st.cookie) {
+		ber_bvfree(st.cookie);
+		st.cookie = NULL;
+	}
 	if (st.cookie) {
 		free((*batch)->cursor);
 		(*batch)->cursor = source_syncrepl_cursor(s, st.cookie);
