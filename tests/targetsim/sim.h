@@ -26,9 +26,13 @@
  *           "ratelimits": {name: {"limit": n, "window_ms": n,
  *                                 "in_window": n}},  (only limited APIs)
  *           "faults":    [fault, ...],  (in matching order, newest first)
- *           "log":       [{"seq", "t_ms", "api", "method", "path",
- *                          "status", "key", "throttled", "fault"}, ...]}
+ *           "log":       [{"seq", "t_ms", "received_at", "api", "method",
+ *                          "path", "status", "key", "throttled", "fault"},
+ *                         ...]}
  *          t_ms: when the request's headers arrived, in ms since start.
+ *          received_at: the same moment on the wall clock, in us since
+ *          the epoch (to compare with a client's clock; t_ms for
+ *          durations, the wall clock can jump).
  *          api: null when no API owns the path. status 0: the connection
  *          was dropped without an answer ("reset" fault); by_route counts
  *          those under "0" too.
@@ -130,6 +134,11 @@ uint64_t sim_now_ms(void);
  * own clock (expires_at, JWT iat/exp). Prefer expires_in + sim_now_ms()
  * for the simulator's own bookkeeping; the wall clock can jump. */
 int64_t sim_wall_s(void);
+/* Wall-clock microseconds since the epoch: only for the request log, so a
+ * client can compare an arrival with its own clock (e.g. the time it made
+ * the change that caused the request). 2^53 us is year 2255, so the value
+ * survives jq's doubles. */
+int64_t sim_wall_us(void);
 
 /* ---- form bodies ---- */
 /* Decodes application/x-www-form-urlencoded into a new JSON object of
@@ -251,6 +260,7 @@ int sim_wait_until(struct sim_waits *w, struct MHD_Connection *conn, uint64_t du
 struct sim_log_entry {
 	uint64_t seq;
 	uint64_t t_ms;		/* arrival, ms since sim_init() */
+	int64_t received_us;	/* arrival, sim_wall_us() */
 	int api;		/* index into sim_apis[], or -1 */
 	char *method;
 	char *path;

@@ -93,6 +93,14 @@ int64_t sim_wall_s(void)
 	return (int64_t)ts.tv_sec;
 }
 
+int64_t sim_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* ------------------------------------------------------------------ */
 /* hash map: open addressing with linear probing and backward-shift
  * deletion, so lookups stay O(1) in load tests with many members. */
@@ -618,6 +626,7 @@ json_object *sim_faults_dump(const struct sim *sim)
 struct outcome {
 	int api;		/* index into sim_apis[], or -1 */
 	uint64_t arrival_ms;
+	int64_t arrival_us;	/* sim_wall_us() */
 	unsigned int status;	/* 0: dropped */
 	const char *key;
 	size_t key_len;
@@ -643,6 +652,7 @@ static void log_append(struct sim *sim, const char *method, const char *path,
 	e = &sim->log[sim->log_len++];
 	e->seq = sim->requests;
 	e->t_ms = out->arrival_ms - sim->t0_ms;
+	e->received_us = out->arrival_us;
 	e->api = out->api;
 	e->method = sim_utf8_sanitize(method, strlen(method), NULL);
 	e->path = sim_utf8_sanitize(path, strlen(path), NULL);
@@ -720,6 +730,7 @@ static json_object *log_entry_json(const struct sim_log_entry *e)
 
 	json_object_object_add(o, "seq", json_object_new_uint64(e->seq));
 	json_object_object_add(o, "t_ms", json_object_new_uint64(e->t_ms));
+	json_object_object_add(o, "received_at", json_object_new_int64(e->received_us));
 	json_object_object_add(o, "api", e->api >= 0 ?
 		json_object_new_string(sim_apis[e->api]->name) : NULL);
 	json_object_object_add(o, "method", json_object_new_string(e->method));
@@ -889,6 +900,7 @@ struct upload {
 	bool too_large;
 	bool answered;	/* refused early; MHD must not get a second reply */
 	uint64_t arrival_ms;	/* sim_now_ms() when the headers were in */
+	int64_t arrival_us;	/* sim_wall_us() at the same moment */
 	bool waited;	/* the latency is behind us */
 	bool decided;	/* reply and how hold the answer, due after how.delay_ms */
 	struct sim_reply reply;
@@ -1066,7 +1078,8 @@ static void handle_api(struct sim *sim, const struct sim_request *req, struct up
 	int idx = find_api(req->path);
 	const struct sim_api *api = idx >= 0 ? sim_apis[idx] : NULL;
 	struct sim_reply *reply = &up->reply;
-	struct outcome out = { .api = idx, .arrival_ms = up->arrival_ms };
+	struct outcome out = { .api = idx, .arrival_ms = up->arrival_ms,
+			       .arrival_us = up->arrival_us };
 	const char *route = "*";
 	unsigned int retry_after;
 	bool handle = true;
@@ -1178,6 +1191,7 @@ enum MHD_Result sim_access_handler(void *cls, struct MHD_Connection *conn,
 
 		up = sim_xcalloc(1, sizeof(*up));
 		up->arrival_ms = sim_now_ms();
+		up->arrival_us = sim_wall_us();
 		*con_cls = up;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
