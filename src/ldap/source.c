@@ -48,6 +48,7 @@ struct source {
 	bool scope_ok;		/* the last scope read completed */
 	bool deleted_unreadable_told;
 	bool in_chain_told;
+	bool syncrepl_refused;	/* advertised, but refused to this account */
 	/* What the last group read had to say (nesting cycles, counts): said
 	 * again only when it changes, not at every poll. */
 	char *groups_note;
@@ -792,7 +793,7 @@ static const char *source_pick_method(const struct source *s)
 	}
 	if (info->is_ad && info->highest_usn)
 		return "usn";
-	if (info->has_syncrepl && strcasecmp(s->cfg->id_attribute, "entryUUID") == 0)
+	if (info->has_syncrepl && !s->syncrepl_refused && strcasecmp(s->cfg->id_attribute, "entryUUID") == 0)
 		return "syncrepl";
 	return "full";
 }
@@ -879,6 +880,8 @@ again:;
 			*err = NULL;
 			s->last_method = res->method = method = "full";
 			res->incremental = false;
+			/* Chosen, not configured: stop asking until a reload. */
+			s->syncrepl_refused = s->cfg->change_detection == CONF_CHANGES_AUTO;
 		}
 	} else if (strcmp(method, "usn") == 0) {
 		if (!conn_info(s->conn)->highest_usn) {
