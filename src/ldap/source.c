@@ -305,10 +305,19 @@ static void source_on_sync_progress(void *ud, size_t n)
 
 struct source_collect {
 	struct source *s;
+	struct source_run *run;	/* for progress while reading */
 	struct strmap *ids;
 	struct hash_ctx *hash;
 	size_t n;
 };
+
+/* Reads of groups and ids show life too: in a large AD they take long. */
+static void source_on_collect_page(void *ud, size_t entries)
+{
+	struct source_collect *c = ud;
+	if (c->run)
+		source_on_page(c->run, entries);
+}
 
 static void source_hash_entry(struct hash_ctx *h, const struct entry *e)
 {
@@ -376,7 +385,8 @@ static int source_read_ids(struct source *s, const char *filter, struct source_c
 	char *attrs[] = { cfg->id_attribute, NULL };
 	struct search_params p = {
 		.base = cfg->base, .scope = source_ldap_scope(cfg->scope), .filter = filter, .attributes = attrs,
-		.page_size = cfg->page_size, .timeout = cfg->timeout, .entry = source_on_id, .ud = c,
+		.page_size = cfg->page_size, .timeout = cfg->timeout, .entry = source_on_id,
+		.page = source_on_collect_page, .ud = c,
 	};
 	return source_search(s, &p, NULL, what, err);
 }
@@ -420,7 +430,7 @@ static int source_read_scope(struct source *s, struct source_run *run, char **er
 {
 	const struct conf_source *cfg = s->cfg;
 	struct hash_ctx *h = hash_begin();
-	struct source_collect c = { .s = s, .hash = h };
+	struct source_collect c = { .s = s, .run = run, .hash = h };
 	char *filter = NULL;
 	int r = 0;
 
@@ -434,7 +444,7 @@ static int source_read_scope(struct source *s, struct source_run *run, char **er
 		struct search_params p = {
 			.base = cfg->groups.base, .scope = source_ldap_scope(cfg->groups.scope),
 			.filter = cfg->groups.filter, .attributes = attrs, .page_size = cfg->page_size,
-			.timeout = cfg->timeout, .entry = source_on_group, .ud = &c,
+			.timeout = cfg->timeout, .entry = source_on_group, .page = source_on_collect_page, .ud = &c,
 		};
 		struct search_result sr = { 0 };
 		r = source_search(s, &p, &sr, "reading the groups", err);
