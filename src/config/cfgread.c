@@ -192,15 +192,6 @@ char **cfg_strings(const config_setting_t *group, const char *name, size_t *n)
 	return v;
 }
 
-void cfg_strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (char **p = v; *p; p++)
-		free(*p);
-	free(v);
-}
-
 long long *cfg_ints(const config_setting_t *group, const char *name, size_t *n)
 {
 	const config_setting_t *s = cfg_member_of_type(group, name, CFG_T_INTS);

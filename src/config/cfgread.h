@@ -50,9 +50,8 @@ long long cfg_int(const config_setting_t *group, const char *name, long long def
 double cfg_number(const config_setting_t *group, const char *name, double def);
 bool cfg_bool(const config_setting_t *group, const char *name, bool def);
 /* A CFG_T_STRINGS key as a NULL-terminated array (caller frees with
- * cfg_strv_free); NULL when absent. */
+ * strv_free); NULL when absent. */
 char **cfg_strings(const config_setting_t *group, const char *name, size_t *n);
-void cfg_strv_free(char **v);
 /* A CFG_T_INTS key as an array (caller frees); NULL when absent. */
 long long *cfg_ints(const config_setting_t *group, const char *name, size_t *n);
 

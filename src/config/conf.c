@@ -193,7 +193,7 @@ static struct mapping *conf_load_map(const struct cfg_ctx *cc, const config_sett
 		free(err);
 		err = NULL;
 	}
-	cfg_strv_free(secret);
+	strv_free(secret);
 	return m;
 }
 
@@ -273,7 +273,7 @@ static void conf_free_target(struct conf_target *t)
 		t->driver->free_config(t->driver_conf);
 	auth_free(t->auth);
 	mapping_free(t->mapping);
-	cfg_strv_free(t->groups);
+	strv_free(t->groups);
 	free(t->name);
 	free(t->url);
 	free(t);

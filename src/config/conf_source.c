@@ -300,7 +300,7 @@ static void conf_load_groups(const struct cfg_ctx *cc, const config_setting_t *g
 	size_t n_attrs = 0, n_member;
 	char **member = cfg_strings(g, "member_attributes", &n_member);
 	if (!conf_member(g, "member_attributes")) {
-		cfg_strv_free(member);
+		strv_free(member);
 		member = xcalloc(4, sizeof(char *));
 		member[0] = xstrdup("member");
 		member[1] = xstrdup("uniqueMember");
@@ -329,7 +329,7 @@ static void conf_load_groups(const struct cfg_ctx *cc, const config_setting_t *g
 		if (k == 3)
 			gr->use_member_of = true;
 	}
-	cfg_strv_free(member);
+	strv_free(member);
 }
 
 static void conf_load_changes(const struct cfg_ctx *cc, const config_setting_t *g, struct conf_source *src)
@@ -398,12 +398,12 @@ void conf_load_source(const struct cfg_ctx *cc, const config_setting_t *g, const
 	char **extra = cfg_strings(g, "attributes", &n_extra);
 	for (size_t i = 0; i < n_extra; i++)
 		conf_strv_add_unique(&src->attributes, &src->n_attributes, extra[i]);
-	cfg_strv_free(extra);
+	strv_free(extra);
 }
 
 void conf_source_clear(struct conf_source *s)
 {
-	cfg_strv_free(s->uris);
+	strv_free(s->uris);
 	free(s->ca_file);
 	free(s->ca_dir);
 	free(s->client_cert_file);
@@ -416,12 +416,12 @@ void conf_source_clear(struct conf_source *s)
 	free(s->base);
 	free(s->filter);
 	free(s->id_attribute);
-	cfg_strv_free(s->attributes);
+	strv_free(s->attributes);
 	free(s->disabled_filter);
 	free(s->groups.base);
 	free(s->groups.filter);
 	free(s->groups.name_attribute);
 	free(s->groups.uid_attribute);
-	cfg_strv_free(s->groups.attributes);
+	strv_free(s->groups.attributes);
 	memset(s, 0, sizeof(*s));
 }

@@ -417,12 +417,6 @@ static char **source_group_attributes(const struct source *s)
 	return attrs;
 }
 
-static void source_strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
 
 /* Groups, disabled accounts and in-chain members: everything that decides
  * an entry's scope without being in the entry. */
@@ -448,7 +442,7 @@ static int source_read_scope(struct source *s, struct source_run *run, char **er
 		};
 		struct search_result sr = { 0 };
 		r = source_search(s, &p, &sr, "reading the groups", err);
-		source_strv_free(attrs);
+		strv_free(attrs);
 		if (r < 0)
 			goto out;
 		sbuf_release(&s->groups_note_new);
@@ -684,23 +678,14 @@ static int source_read_syncrepl(struct source *s, struct source_run *run, const 
 }
 
 
-static void source_collect_key(const char *key, void *value, void *ud)
-{
-	struct sbuf *list = ud;
-	(void)value;
-	sbuf_add(list, key, strlen(key) + 1);
-}
-
 /* Reports the ids in `ids` gone, in a stable order. */
 static int source_report_ids(struct source_run *run, const struct strmap *ids)
 {
-	struct sbuf list;
+	char **keys = strmap_keys(ids);
 	int r = 0;
-	sbuf_init(&list);
-	strmap_foreach(ids, source_collect_key, &list);
-	for (size_t off = 0; off < list.len && r == 0; off += strlen(list.buf + off) + 1)
-		r = source_on_sync_deleted(run, list.buf + off);
-	sbuf_release(&list);
+	for (char **k = keys; *k && r == 0; k++)
+		r = source_on_sync_deleted(run, *k);
+	strv_free(keys);
 	return r < 0 ? -ECANCELED : 0;
 }
 

@@ -369,33 +369,11 @@ static void cycle_collect_due(void *ud, const char *id)
 		strmap_put(d->ids, id, NULL);
 }
 
-static void cycle_key_to_list(const char *key, void *value, void *ud)
-{
-	struct sbuf *list = ud;
-	(void)value;
-	sbuf_add(list, key, strlen(key) + 1);
-}
-
 /* NULL-terminated copy of a map's keys, in no particular order. */
 static char **cycle_keys(const struct strmap *m, size_t *n)
 {
-	struct sbuf list;
-	sbuf_init(&list);
-	strmap_foreach(m, cycle_key_to_list, &list);
 	*n = strmap_count(m);
-	char **v = xcalloc(*n + 1, sizeof(char *));
-	size_t i = 0;
-	for (size_t off = 0; off < list.len; off += strlen(list.buf + off) + 1)
-		v[i++] = xstrdup(list.buf + off);
-	sbuf_release(&list);
-	return v;
-}
-
-static void cycle_free_keys(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
+	return strmap_keys(m);
 }
 
 /* A read of changes only sees members whose entries changed; members
@@ -421,7 +399,7 @@ static void cycle_fetch_due(struct cycle *c, const struct source_sink *sink)
 		}
 		free(err);
 	}
-	cycle_free_keys(ids);
+	strv_free(ids);
 }
 
 /* Records entries that left, came back or were renamed. Members whose
@@ -480,9 +458,9 @@ static void cycle_record_gone(struct cycle *c)
 					  "gone_at)",
 			   c->report.gone - CYCLE_GONE_LOGGED);
 out:
-	cycle_free_keys(gone);
-	cycle_free_keys(back);
-	cycle_free_keys(renamed);
+	strv_free(gone);
+	strv_free(back);
+	strv_free(renamed);
 }
 
 static void cycle_read(struct cycle *c)

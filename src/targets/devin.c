@@ -95,7 +95,7 @@ static void devin_free_config(void *conf)
 		return;
 	free(c->org_id);
 	free(c->org_role);
-	cfg_strv_free(c->group_names);
+	strv_free(c->group_names);
 	free(c->lookup_url);
 	free(c->invite_url);
 	free(c->add_url);

@@ -124,3 +124,13 @@ void strmap_foreach(const struct strmap *m, void (*fn)(const char *key, void *va
 		if (m->slots[i].key)
 			fn(m->slots[i].key, m->slots[i].value, ud);
 }
+
+char **strmap_keys(const struct strmap *m)
+{
+	char **keys = xcalloc(m->count + 1, sizeof(char *));
+	size_t n = 0;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].key)
+			keys[n++] = xstrdup(m->slots[i].key);
+	return keys;
+}

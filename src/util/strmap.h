@@ -27,6 +27,10 @@ bool strmap_contains(const struct strmap *m, const char *key);
 /* Number of distinct keys. */
 size_t strmap_count(const struct strmap *m);
 
+/* A NULL-terminated copy of the keys, in strmap_foreach's order; free it
+ * with strv_free. */
+char **strmap_keys(const struct strmap *m);
+
 /* Calls fn for every key, in no particular order (not insertion order;
  * sort the keys when the order shows). fn may change what the values point
  * to but must not put into m. */

@@ -96,3 +96,12 @@ void xgrow(void **items, size_t *cap, size_t need, size_t elem_size)
 	*items = xreallocarray(*items, ncap, elem_size);
 	*cap = ncap;
 }
+
+void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}

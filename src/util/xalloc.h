@@ -21,6 +21,10 @@ char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0
 /* Grows *items (of *cap elements of elem_size) so that index `need` fits. */
 void xgrow(void **items, size_t *cap, size_t need, size_t elem_size);
 
+/* Frees a NULL-terminated array of strings and the strings; NULL is a
+ * no-op. */
+void strv_free(char **v);
+
 #define XNEW(type) ((type *)xcalloc(1, sizeof(type)))
 
 #endif
