@@ -97,10 +97,10 @@ json_object *classify_json_body(const struct http_response *resp)
 	return obj;
 }
 
-const char *classify_json_text(json_object *obj, const char *key)
+/* Strings and numbers as text; anything else is not a usable value. */
+static const char *classify_scalar_text(json_object *v)
 {
-	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || !v)
+	if (!v)
 		return NULL;
 	switch (json_object_get_type(v)) {
 	case json_type_string:
@@ -110,6 +110,14 @@ const char *classify_json_text(json_object *obj, const char *key)
 	default:
 		return NULL;
 	}
+}
+
+const char *classify_json_text(json_object *obj, const char *key)
+{
+	json_object *v;
+	if (!obj || !json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	return classify_scalar_text(v);
 }
 
 json_object *classify_json_path(json_object *obj, const char *path)
@@ -136,17 +144,7 @@ json_object *classify_json_path(json_object *obj, const char *path)
 
 const char *classify_json_path_text(json_object *obj, const char *path)
 {
-	json_object *v = classify_json_path(obj, path);
-	if (!v)
-		return NULL;
-	switch (json_object_get_type(v)) {
-	case json_type_string:
-	case json_type_int:
-	case json_type_double:
-		return json_object_get_string(v);
-	default:
-		return NULL;
-	}
+	return classify_scalar_text(classify_json_path(obj, path));
 }
 
 bool classify_json_int(json_object *v, long long *out)

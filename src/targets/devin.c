@@ -289,6 +289,19 @@ static void devin_build_lookup(const struct devin_conf *c, const char *email, un
 	http_request_add_header(req, "Accept: application/json");
 }
 
+/* Turns req into a POST of body (consumed) to url. */
+static void devin_post_json(struct http_request *req, const char *url, json_object *body)
+{
+	char *text = devin_json_text(body);
+	json_object_put(body);
+	req->method = "POST";
+	free(req->url);
+	req->url = xstrdup(url);
+	http_request_add_header(req, "Content-Type: application/json");
+	http_request_add_header(req, "Accept: application/json");
+	http_request_set_body(req, text, strlen(text));
+}
+
 /* One email per invitation, though the API takes 100: invitations are
  * rare (only people Devin does not know yet), and alone a bad address
  * cannot sink other people's invitations. */
@@ -297,14 +310,7 @@ static void devin_build_invite(const struct devin_conf *c, const char *email, st
 	json_object *body = json_object_new_object(), *emails = json_object_new_array();
 	json_object_array_add(emails, json_object_new_string(email));
 	json_object_object_add(body, "emails", emails);
-	char *text = devin_json_text(body);
-	json_object_put(body);
-	req->method = "POST";
-	free(req->url);
-	req->url = xstrdup(c->invite_url);
-	http_request_add_header(req, "Content-Type: application/json");
-	http_request_add_header(req, "Accept: application/json");
-	http_request_set_body(req, text, strlen(text));
+	devin_post_json(req, c->invite_url, body);
 }
 
 static void devin_build_batch(struct target *t, struct push_item **items, size_t n, struct http_request *req)
@@ -325,14 +331,7 @@ static void devin_build_batch(struct target *t, struct push_item **items, size_t
 			json_object_array_add(groups, json_object_new_string(*g));
 		json_object_object_add(body, "group_names", groups);
 	}
-	char *text = devin_json_text(body);
-	json_object_put(body);
-	req->method = "POST";
-	free(req->url);
-	req->url = xstrdup(c->add_url);
-	http_request_add_header(req, "Content-Type: application/json");
-	http_request_add_header(req, "Accept: application/json");
-	http_request_set_body(req, text, strlen(text));
+	devin_post_json(req, c->add_url, body);
 }
 
 /* ------------------------------------------------------------ answers */
