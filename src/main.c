@@ -90,13 +90,11 @@ int main(int argc, char **argv)
 
 	bool interactive = foreground || opt.dry_run;
 	struct logger *log = logger_new(interactive ? LOG_SINK_STDERR : LOG_SINK_AUTO, conf->log_priority);
-	/* Only warnings are left; the log line carries the level itself. */
+	/* Only warnings are left. */
 	for (size_t i = 0; i < d->n; i++) {
-		const struct diag_item *it = &d->items[i];
-		if (it->file && it->line > 0)
-			log_warning(log, "%s:%d: %s", it->file, it->line, it->message);
-		else
-			log_warning(log, "%s%s%s", it->file ? it->file : "", it->file ? ": " : "", it->message);
+		char *msg = diag_format_for_log(&d->items[i]);
+		log_warning(log, "%s", msg);
+		free(msg);
 	}
 	diag_free(d);
 

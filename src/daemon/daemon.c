@@ -154,7 +154,7 @@ static void daemon_reload(struct daemon *d)
 		   (unsigned long long)mono);
 	int r = conf_load(d->opt.config_path, &nc, dg);
 	for (size_t i = 0; i < dg->n; i++) {
-		char *msg = diag_format(&dg->items[i]);
+		char *msg = diag_format_for_log(&dg->items[i]);
 		if (dg->items[i].level == DIAG_ERROR)
 			log_error(d->log, "%s", msg);
 		else

@@ -38,14 +38,23 @@ void diag_add(struct diag *d, enum diag_level level, const char *file, int line,
 		d->errors++;
 }
 
-char *diag_format(const struct diag_item *it)
+static char *diag_render(const struct diag_item *it, const char *sev)
 {
-	const char *sev = it->level == DIAG_WARNING ? "warning: " : "";
 	if (it->file && it->line > 0)
 		return xasprintf("%s:%d: %s%s", it->file, it->line, sev, it->message);
 	if (it->file)
 		return xasprintf("%s: %s%s", it->file, sev, it->message);
 	return xasprintf("%s%s", sev, it->message);
+}
+
+char *diag_format(const struct diag_item *it)
+{
+	return diag_render(it, it->level == DIAG_WARNING ? "warning: " : "");
+}
+
+char *diag_format_for_log(const struct diag_item *it)
+{
+	return diag_render(it, "");
 }
 
 void diag_print(const struct diag *d, FILE *out)

@@ -32,5 +32,8 @@ void diag_add(struct diag *d, enum diag_level level, const char *file, int line,
 void diag_print(const struct diag *d, FILE *out);
 /* One item formatted like diag_print does; caller frees. */
 char *diag_format(const struct diag_item *item);
+/* The same without "warning: ", for a log line that carries the level
+ * itself; caller frees. */
+char *diag_format_for_log(const struct diag_item *item);
 
 #endif
