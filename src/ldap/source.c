@@ -52,7 +52,6 @@ struct source {
 	/* What the last group read had to say (nesting cycles, counts): said
 	 * again only when it changes, not at every poll. */
 	char *groups_note;
-	struct sbuf groups_note_new;
 	const char *last_method;
 	/* live mode */
 	struct conn *live;
@@ -82,7 +81,6 @@ struct source *source_new(const struct conf_source *cfg)
 	s->cfg = cfg;
 	s->conn = conn_new(cfg);
 	strcpy(s->scope_hash, "-");
-	sbuf_init(&s->groups_note_new);
 	return s;
 }
 
@@ -110,7 +108,6 @@ void source_free(struct source *s)
 	free(s->scopes);
 	conn_free(s->conn);
 	free(s->groups_note);
-	sbuf_release(&s->groups_note_new);
 	free(s);
 }
 
@@ -357,10 +354,9 @@ static int source_on_id(void *ud, struct entry *e)
 
 static void source_on_cycle(void *ud, const char *path)
 {
-	struct source_run *run = ud;
-	struct sbuf *note = &run->s->groups_note_new;
+	struct sbuf *note = ud;
 	if (note->len)
-		sbuf_add(note, "\n", 1);
+		sbuf_addch(note, '\n');
 	sbuf_addf(note, "nested groups form a cycle (%s); its members are in every group of it", path);
 }
 
@@ -445,25 +441,24 @@ static int source_read_scope(struct source *s, struct source_run *run, char **er
 		strv_free(attrs);
 		if (r < 0)
 			goto out;
-		sbuf_release(&s->groups_note_new);
-		sbuf_init(&s->groups_note_new);
-		groups_finish(s->groups, source_on_cycle, run);
+		struct sbuf note;
+		sbuf_init(&note);
+		groups_finish(s->groups, source_on_cycle, &note);
 		struct groups_stats st;
 		groups_get_stats(s->groups, &st);
-		if (s->groups_note_new.len)
-			sbuf_add(&s->groups_note_new, "\n", 1);
-		sbuf_addf(&s->groups_note_new, "%zu groups read under %s, %zu memberships%s", st.groups,
-			  cfg->groups.base, st.memberships,
-			  sr.ranged_fetches ? ", long member lists read in ranges" : "");
-		sbuf_add(&s->groups_note_new, "", 1);
-		if (!s->groups_note || strcmp(s->groups_note, s->groups_note_new.buf) != 0) {
+		if (note.len)
+			sbuf_addch(&note, '\n');
+		sbuf_addf(&note, "%zu groups read under %s, %zu memberships%s", st.groups, cfg->groups.base,
+			  st.memberships, sr.ranged_fetches ? ", long member lists read in ranges" : "");
+		if (!s->groups_note || strcmp(s->groups_note, note.buf) != 0) {
 			free(s->groups_note);
-			s->groups_note = xstrdup(s->groups_note_new.buf);
+			s->groups_note = sbuf_detach(&note, NULL);
 			for (char *line = s->groups_note, *nl; line; line = nl ? nl + 1 : NULL) {
 				nl = strchr(line, '\n');
 				source_notice(run, "%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
 			}
 		}
+		sbuf_release(&note);
 	}
 	if (cfg->disabled_filter) {
 		s->disabled_ids = strmap_new();
