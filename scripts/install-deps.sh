@@ -8,6 +8,7 @@ packages=(
     build-essential autoconf automake libtool pkg-config
     libldap-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev
     libsystemd-dev libsqlite3-dev libcunit1-dev libmicrohttpd-dev libsasl2-dev
+    libpcre2-dev
     # tests and demo: a real directory server, the tools that drive it,
     # and what the test scripts use to inspect results
     slapd ldap-utils curl jq sqlite3 socat valgrind

@@ -144,7 +144,7 @@ static struct mapping *conf_load_map(const struct cfg_ctx *cc, const config_sett
 
 		switch (config_setting_type(s)) {
 		case CONFIG_TYPE_STRING:
-			x = mexpr_compile(config_setting_get_string(s), &err, &col);
+			x = mexpr_compile(config_setting_get_string(s), NULL, &err, &col);
 			if (!x) {
 				cfg_error(cc, s, "%s: map.%s: %s (column %d of the expression)", where, field, err, col);
 				free(err);

@@ -12,6 +12,8 @@ enum mnode_kind {
 	MN_CALL,	/* function call; a pipe "x | f(a)" is f(x, a) */
 	MN_ARRAY,	/* [a, b, ...] */
 	MN_CONCAT,	/* "text ${expr} text": parts joined as text */
+	MN_EQ,		/* a == b */
+	MN_NE,		/* a != b */
 };
 
 enum mattr_select {
@@ -28,6 +30,7 @@ struct mnode {
 	enum mattr_select select;
 	long index;
 	const struct mfunc *fn;
+	void *data;	/* fn->prepare's result, freed with fn->free_data */
 	struct mnode **args;
 	size_t nargs;
 };

@@ -87,10 +87,82 @@ static int eval_args(struct meval *ctx, const struct mnode *n, struct mval *args
 	return 0;
 }
 
+static int eval_lazy(struct meval *ctx, const struct mnode *n, struct mval *out)
+{
+	int r;
+	switch (n->fn->lazy) {
+	case MFUNC_IF: {
+		struct mval cond = MVAL_NULL;
+		r = eval_node(ctx, n->args[0], &cond);
+		bool yes = r == 0 && mval_truthy(&cond);
+		mval_clear(&cond);
+		if (r < 0)
+			return r;
+		if (yes)
+			return eval_node(ctx, n->args[1], out);
+		return n->nargs > 2 ? eval_node(ctx, n->args[2], out) : 0;
+	}
+	case MFUNC_FIRST_NON_EMPTY:
+		for (size_t i = 0; i < n->nargs; i++) {
+			mval_clear(out);
+			r = eval_node(ctx, n->args[i], out);
+			if (r < 0 || !mval_is_empty(out))
+				return r;
+		}
+		return 0;
+	case MFUNC_EAGER:
+		break;
+	}
+	return 0;
+}
+
+/* Most calls have one to three arguments: those live on the stack, so a
+ * typical evaluation allocates only the values it produces. */
+#define EVAL_STACK_ARGS 4
+
+static int eval_call(struct meval *ctx, const struct mnode *n, struct mval *out)
+{
+	if (n->fn->lazy != MFUNC_EAGER)
+		return eval_lazy(ctx, n, out);
+	struct mval stack[EVAL_STACK_ARGS];
+	struct mval *args = n->nargs <= EVAL_STACK_ARGS ? stack : xcalloc(n->nargs, sizeof(*args));
+	for (size_t i = 0; i < n->nargs; i++)
+		args[i] = MVAL_NULL;
+	int r = eval_args(ctx, n, args);
+	if (r == 0)
+		r = n->fn->fn(ctx, n->data, args, n->nargs, out);
+	for (size_t i = 0; i < n->nargs; i++)
+		mval_clear(&args[i]);
+	if (args != stack)
+		free(args);
+	return r;
+}
+
+static int eval_concat(struct meval *ctx, const struct mnode *n, struct mval *out)
+{
+	struct sbuf sb;
+	int r = 0;
+	sbuf_init(&sb);
+	for (size_t i = 0; i < n->nargs && r == 0; i++) {
+		if (n->args[i]->kind == MN_LITERAL) {
+			mval_append_text(&n->args[i]->lit, &sb, ",");
+			continue;
+		}
+		struct mval part = MVAL_NULL;
+		r = eval_node(ctx, n->args[i], &part);
+		mval_append_text(&part, &sb, ",");
+		mval_clear(&part);
+	}
+	size_t len;
+	char *s = sbuf_detach(&sb, &len);
+	sbuf_release(&sb);
+	mval_take_string(out, s, len);
+	return r;
+}
+
 static int eval_node(struct meval *ctx, const struct mnode *n, struct mval *out)
 {
 	int r = 0;
-	struct mval *args = NULL;
 
 	switch (n->kind) {
 	case MN_LITERAL:
@@ -99,40 +171,29 @@ static int eval_node(struct meval *ctx, const struct mnode *n, struct mval *out)
 	case MN_ATTR:
 		return eval_attr(ctx, n, out);
 	case MN_CALL:
-		args = xcalloc(n->nargs, sizeof(*args));
-		r = eval_args(ctx, n, args);
-		if (r == 0)
-			r = n->fn->fn(ctx, args, n->nargs, out);
-		break;
+		return eval_call(ctx, n, out);
 	case MN_ARRAY:
-		args = xcalloc(n->nargs, sizeof(*args));
-		r = eval_args(ctx, n, args);
-		if (r == 0) {
-			mval_set_array(out, n->nargs);
-			for (size_t i = 0; i < n->nargs; i++)
-				mval_array_push(out, &args[i]);
-		}
-		break;
-	case MN_CONCAT: {
-		struct sbuf sb;
-		sbuf_init(&sb);
+		mval_set_array(out, n->nargs);
 		for (size_t i = 0; i < n->nargs && r == 0; i++) {
-			struct mval part = MVAL_NULL;
-			r = eval_node(ctx, n->args[i], &part);
-			mval_append_text(&part, &sb, ",");
-			mval_clear(&part);
+			struct mval item = MVAL_NULL;
+			r = eval_node(ctx, n->args[i], &item);
+			mval_array_push(out, &item);
 		}
-		size_t len;
-		char *s = sbuf_detach(&sb, &len);
-		sbuf_release(&sb);
-		mval_take_string(out, s, len);
+		return r;
+	case MN_CONCAT:
+		return eval_concat(ctx, n, out);
+	case MN_EQ:
+	case MN_NE: {
+		struct mval a = MVAL_NULL, b = MVAL_NULL;
+		r = eval_node(ctx, n->args[0], &a);
+		if (r == 0)
+			r = eval_node(ctx, n->args[1], &b);
+		if (r == 0)
+			mval_set_bool(out, mval_equal_text(&a, &b) == (n->kind == MN_EQ));
+		mval_clear(&a);
+		mval_clear(&b);
 		return r;
 	}
-	}
-	if (args) {
-		for (size_t i = 0; i < n->nargs; i++)
-			mval_clear(&args[i]);
-		free(args);
 	}
 	return r;
 }

@@ -8,10 +8,19 @@
 #include "mapping/value.h"
 
 struct mexpr;
+struct mlookups;
 
-/* Compiles a template. On success returns the expression; on error returns
- * NULL with *err (caller frees) and *column (1-based position in src). */
-struct mexpr *mexpr_compile(const char *src, char **err, int *column);
+/* What an expression may refer to besides attributes. It must outlive the
+ * expressions compiled against it. */
+struct mexpr_env {
+	const struct mlookups *lookups;	/* tables for lookup(); may be NULL */
+};
+
+/* Compiles a template; env may be NULL (no lookup tables). On success
+ * returns the expression; on error returns NULL with *err (caller frees)
+ * and *column (1-based position in src, in characters). Unknown functions,
+ * wrong arity, bad regexes and unknown tables are all caught here. */
+struct mexpr *mexpr_compile(const char *src, const struct mexpr_env *env, char **err, int *column);
 /* An expression that always yields a copy of v (config int/bool literals). */
 struct mexpr *mexpr_new_literal(const struct mval *v);
 void mexpr_free(struct mexpr *x);

@@ -323,6 +323,14 @@ static json_object *coerce_any(const struct mval *v)
 	case MV_STRING: return json_object_new_string_len(v->u.str.s, (int)v->u.str.len);
 	case MV_INT: return json_object_new_int64(v->u.i);
 	case MV_BOOL: return json_object_new_boolean(v->u.b);
+	case MV_TIME: {
+		struct sbuf sb;
+		sbuf_init(&sb);
+		mval_append_iso8601(v->u.i, &sb);
+		json_object *j = json_object_new_string_len(sb.buf, (int)sb.len);
+		sbuf_release(&sb);
+		return j;
+	}
 	case MV_ARRAY: {
 		json_object *a = json_object_new_array_ext((int)v->u.arr.n);
 		for (size_t i = 0; i < v->u.arr.n; i++) {
@@ -412,7 +420,10 @@ static json_object *coerce(const struct field_schema *fs, const char *field, con
 		break;
 	}
 	char *what = describe_value(fs, one);
-	reason_add(reasons, field, "%s is not %s", what, fs->type == FT_INT ? "an integer" : "a boolean");
+	if (one->type == MV_TIME && fs->type == FT_INT)
+		reason_add(reasons, field, "%s is a time, not an integer (use unix_s or unix_ms)", what);
+	else
+		reason_add(reasons, field, "%s is not %s", what, fs->type == FT_INT ? "an integer" : "a boolean");
 	free(what);
 	return NULL;
 }

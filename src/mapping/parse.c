@@ -1,7 +1,8 @@
 /* Compiler for mapping expressions.
  *
  *   template := ( text | "$$" | "${" expr "}" )*
- *   expr     := primary ( "|" NAME [ "(" args ")" ] )*
+ *   expr     := pipe [ ( "==" | "!=" ) pipe ]
+ *   pipe     := primary ( "|" NAME [ "(" args ")" ] )*
  *   primary  := STRING | INT | "true" | "false" | "null"
  *             | NAME "(" args ")"                       function call
  *             | NAME [ "[" ( "*" | INT ) "]" ]          attribute
@@ -30,6 +31,7 @@
 #define PARSE_MAX_DEPTH 32
 
 struct parser {
+	const struct mexpr_env *env;
 	const char *src;
 	size_t len, pos;
 	int depth;
@@ -65,6 +67,8 @@ void mnode_free(struct mnode *n)
 {
 	if (!n)
 		return;
+	if (n->data && n->fn && n->fn->free_data)
+		n->fn->free_data(n->data);
 	mval_clear(&n->lit);
 	free(n->attr);
 	for (size_t i = 0; i < n->nargs; i++)
@@ -211,6 +215,27 @@ static bool parse_check_call(struct parser *p, struct mnode *call, const char *n
 		return false;
 	}
 	call->fn = fn;
+	if (!fn->prepare)
+		return true;
+
+	const struct mval *lits[MFUNC_VARIADIC] = { 0 };
+	for (size_t i = 0; i < call->nargs; i++) {
+		if (call->args[i]->kind == MN_LITERAL)
+			lits[i] = &call->args[i]->lit;
+		else if (i < 32 && (fn->literal_args & (1u << i))) {
+			/* Regexes, tables and group DNs are resolved now so
+			 * that a mistake in them is a load-time error. */
+			parse_fail_at(p, name_pos, "argument %zu of '%s' must be a literal (usage: %s)", i + 1, name,
+				      fn->usage);
+			return false;
+		}
+	}
+	char *err = NULL;
+	if (fn->prepare(p->env, lits, call->nargs, &call->data, &err) < 0) {
+		parse_fail_at(p, name_pos, "%s: %s", name, err ? err : "invalid arguments");
+		free(err);
+		return false;
+	}
 	return true;
 }
 
@@ -328,7 +353,7 @@ static struct mnode *parse_primary(struct parser *p)
 	return NULL;
 }
 
-static struct mnode *parse_expr(struct parser *p)
+static struct mnode *parse_pipe(struct parser *p)
 {
 	if (++p->depth > PARSE_MAX_DEPTH) {
 		parse_fail_at(p, p->pos, "expression nested too deeply");
@@ -365,6 +390,35 @@ static struct mnode *parse_expr(struct parser *p)
 	}
 	p->depth--;
 	return n;
+}
+
+static struct mnode *parse_expr(struct parser *p)
+{
+	struct mnode *lhs = parse_pipe(p);
+	if (!lhs)
+		return NULL;
+	parse_skip_ws(p);
+	size_t op = p->pos;
+	bool eq = p->pos + 1 < p->len && p->src[op] == '=' && p->src[op + 1] == '=';
+	bool ne = p->pos + 1 < p->len && p->src[op] == '!' && p->src[op + 1] == '=';
+	if (!eq && !ne)
+		return lhs;
+	p->pos += 2;
+	struct mnode *cmp = mnode_new(eq ? MN_EQ : MN_NE, p, op);
+	mnode_add_arg(cmp, lhs);
+	struct mnode *rhs = parse_pipe(p);
+	if (!rhs) {
+		mnode_free(cmp);
+		return NULL;
+	}
+	mnode_add_arg(cmp, rhs);
+	parse_skip_ws(p);
+	if (p->pos + 1 < p->len && (p->src[p->pos] == '=' || p->src[p->pos] == '!') && p->src[p->pos + 1] == '=') {
+		parse_fail_at(p, p->pos, "comparisons do not chain; use parentheses");
+		mnode_free(cmp);
+		return NULL;
+	}
+	return cmp;
 }
 
 static struct mnode *parse_template(struct parser *p)
@@ -430,9 +484,10 @@ fail:
 	return NULL;
 }
 
-struct mexpr *mexpr_compile(const char *src, char **err, int *column)
+struct mexpr *mexpr_compile(const char *src, const struct mexpr_env *env, char **err, int *column)
 {
-	struct parser p = { .src = src, .len = strlen(src) };
+	static const struct mexpr_env no_env = { 0 };
+	struct parser p = { .env = env ? env : &no_env, .src = src, .len = strlen(src) };
 	*err = NULL;
 	*column = 0;
 	if (!utf8_valid(src, p.len)) {

@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 void mval_clear(struct mval *v)
 {
@@ -52,6 +54,13 @@ void mval_set_bool(struct mval *v, bool b)
 	mval_clear(v);
 	v->type = MV_BOOL;
 	v->u.b = b;
+}
+
+void mval_set_time(struct mval *v, long long ms)
+{
+	mval_clear(v);
+	v->type = MV_TIME;
+	v->u.i = ms;
 }
 
 void mval_set_array(struct mval *v, size_t n)
@@ -109,6 +118,39 @@ bool mval_is_empty(const struct mval *v)
 	}
 }
 
+bool mval_truthy(const struct mval *v)
+{
+	static const char *const falsy[] = { "false", "no", "off", "0" };
+	switch (v->type) {
+	case MV_NULL: return false;
+	case MV_BOOL: return v->u.b;
+	case MV_INT: return v->u.i != 0;
+	case MV_TIME: return true;
+	case MV_ARRAY: return v->u.arr.n > 0;
+	case MV_STRING:
+		for (size_t i = 0; i < sizeof(falsy) / sizeof(falsy[0]); i++)
+			if (strcasecmp(v->u.str.s, falsy[i]) == 0)
+				return false;
+		return v->u.str.len > 0;
+	}
+	return false;
+}
+
+bool mval_equal_text(const struct mval *a, const struct mval *b)
+{
+	if (a->type == MV_STRING && b->type == MV_STRING)
+		return a->u.str.len == b->u.str.len && memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
+	struct sbuf ta, tb;
+	sbuf_init(&ta);
+	sbuf_init(&tb);
+	mval_append_text(a, &ta, ",");
+	mval_append_text(b, &tb, ",");
+	bool eq = ta.len == tb.len && memcmp(ta.buf, tb.buf, ta.len) == 0;
+	sbuf_release(&ta);
+	sbuf_release(&tb);
+	return eq;
+}
+
 const char *mval_type_name(enum mval_type t)
 {
 	switch (t) {
@@ -117,6 +159,7 @@ const char *mval_type_name(enum mval_type t)
 	case MV_INT: return "integer";
 	case MV_BOOL: return "boolean";
 	case MV_ARRAY: return "array";
+	case MV_TIME: return "time";
 	}
 	return "?";
 }
@@ -134,6 +177,9 @@ void mval_append_text(const struct mval *v, struct sbuf *sb, const char *sep)
 		break;
 	case MV_BOOL:
 		sbuf_addstr(sb, v->u.b ? "true" : "false");
+		break;
+	case MV_TIME:
+		mval_append_iso8601(v->u.i, sb);
 		break;
 	case MV_ARRAY:
 		for (size_t i = 0; i < v->u.arr.n; i++) {
@@ -184,4 +230,25 @@ void mval_append_quoted(const struct mval *v, struct sbuf *sb)
 	sbuf_addch(sb, '"');
 	if (cut < len)
 		sbuf_addf(sb, "... (%zu characters)", utf8_length(s, len));
+}
+
+void mval_append_iso8601(long long ms, struct sbuf *sb)
+{
+	/* Floor division: -1 ms is 1969-12-31T23:59:59.999Z. */
+	long long secs = ms / 1000, frac = ms % 1000;
+	if (frac < 0) {
+		frac += 1000;
+		secs--;
+	}
+	time_t t = (time_t)secs;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		sbuf_addf(sb, "@%lld", ms);
+		return;
+	}
+	sbuf_addf(sb, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		  tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (frac)
+		sbuf_addf(sb, ".%03lld", frac);
+	sbuf_addch(sb, 'Z');
 }

@@ -14,6 +14,7 @@ enum mval_type {
 	MV_INT,
 	MV_BOOL,
 	MV_ARRAY,
+	MV_TIME,	/* an instant: u.i milliseconds since 1970-01-01 UTC */
 };
 
 struct mval {
@@ -39,6 +40,7 @@ void mval_set_string(struct mval *v, const char *s, size_t len);	/* copies */
 void mval_take_string(struct mval *v, char *s, size_t len);	/* takes ownership */
 void mval_set_int(struct mval *v, long long i);
 void mval_set_bool(struct mval *v, bool b);
+void mval_set_time(struct mval *v, long long ms);
 /* Makes v an empty array with room for n items. */
 void mval_set_array(struct mval *v, size_t n);
 /* Appends (moves) item into array v; item becomes MV_NULL. */
@@ -49,13 +51,24 @@ void mval_move(struct mval *dst, struct mval *src);
 
 /* "Empty" for default()/coalesce: null, "", or an empty array. */
 bool mval_is_empty(const struct mval *v);
+/* Truth for if() and not(): null, "", [], false and 0 are false, and so
+ * are the strings "false", "no", "off" and "0" in any case (directories
+ * store booleans as text); everything else is true. */
+bool mval_truthy(const struct mval *v);
+/* Equality for == and !=: both sides compared as text (mval_append_text
+ * with ","), so ${employeeNumber} == 42 holds for "42". */
+bool mval_equal_text(const struct mval *a, const struct mval *b);
 const char *mval_type_name(enum mval_type t);
 
 /* Appends the value as text: strings as is, ints in decimal, booleans as
- * true/false, arrays joined with `sep`, null as nothing. */
+ * true/false, times in ISO 8601 UTC, arrays joined with `sep`, null as
+ * nothing. */
 void mval_append_text(const struct mval *v, struct sbuf *sb, const char *sep);
 /* Appends a short, quoted, control-character-escaped rendering for error
  * messages (long strings are cut). */
 void mval_append_quoted(const struct mval *v, struct sbuf *sb);
+/* Appends ms (since the epoch, UTC) as "2024-01-02T03:04:05Z", with
+ * ".123" before the Z when there are milliseconds. */
+void mval_append_iso8601(long long ms, struct sbuf *sb);
 
 #endif

@@ -1,0 +1,5 @@
+#include "config.h"
+
+#include "mapping/fn_tables.h"
+
+const struct mfunc_table mfunc_dn_table = { NULL, 0 };
