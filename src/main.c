@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 
 	struct diag *d = diag_new();
 	struct conf *conf = NULL;
-	int r = conf_load(opt.config_path, &conf, d);
+	int r = conf_load_ext(opt.config_path, check_only ? CONF_LOAD_CHECK_SAMPLES : 0, &conf, d);
 	if (r < 0 || check_only) {
 		diag_print(d, stderr);
 		if (r == 0) {

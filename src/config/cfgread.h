@@ -35,6 +35,7 @@ struct cfg_key {
 struct cfg_ctx {
 	const char *file;
 	struct diag *diag;
+	unsigned flags;	/* CONF_LOAD_* of conf_load_ext */
 };
 
 /* Reports, for `group` (displayed as `where`): keys that are in none of the

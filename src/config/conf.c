@@ -3,6 +3,7 @@
 #include "config/cfgread.h"
 #include "config/conf.h"
 #include "config/conf_private.h"
+#include "mapping/lookup.h"
 #include "log.h"
 #include "util/sbuf.h"
 #include "util/strutil.h"
@@ -22,6 +23,8 @@ static const struct cfg_key top_keys[] = {
 	{ "targets", CFG_T_GROUPS, CFG_REQUIRED },
 	{ "state_dir", CFG_T_STRING, 0 },
 	{ "log_level", CFG_T_STRING, 0 },
+	{ "lookups", CFG_T_GROUP, 0 },
+	{ "sample_entry", CFG_T_GROUP, 0 },
 	{ NULL, 0, 0 },
 };
 
@@ -46,6 +49,7 @@ static const struct cfg_key target_keys[] = {
 	{ "batch_size", CFG_T_INT, 0 },
 	{ "secret_fields", CFG_T_STRINGS, 0 },
 	{ "groups", CFG_T_STRINGS, 0 },
+	{ "fields", CFG_T_GROUP, 0 },
 	{ NULL, 0, 0 },
 };
 
@@ -104,99 +108,6 @@ static void conf_collect_attr(const char *attr, void *ud)
 	conf_strv_add_unique(&a->src->attributes, &a->src->n_attributes, attr);
 }
 
-struct conf_missing_ctx {
-	const struct cfg_ctx *cc;
-	const config_setting_t *map;
-	const char *where;
-	const char *driver;
-};
-
-static void conf_report_missing(const char *field, void *ud)
-{
-	struct conf_missing_ctx *m = ud;
-	/* A field whose expression failed is already reported; calling it
-	 * "not mapped" as well would only confuse. */
-	if (config_setting_get_member(m->map, field))
-		return;
-	cfg_error(m->cc, m->map, "%s: map: field '%s' is required by the %s driver but not mapped", m->where, field,
-		  m->driver);
-}
-
-static struct mapping *conf_load_map(const struct cfg_ctx *cc, const config_setting_t *target, const char *where,
-				     const struct target_driver *drv)
-{
-	const config_setting_t *map = config_setting_get_member(target, "map");
-	if (!map || config_setting_type(map) != CONFIG_TYPE_GROUP)
-		return NULL;
-	struct mapping *m = mapping_new(drv->fields, drv->n_fields, drv->open_schema);
-	size_t before = cc->diag->errors;
-	int n = config_setting_length(map);
-
-	if (n == 0)
-		cfg_error(cc, map, "%s: map is empty", where);
-	for (int i = 0; i < n; i++) {
-		config_setting_t *s = config_setting_get_elem(map, (unsigned)i);
-		const char *field = config_setting_name(s);
-		struct mexpr *x = NULL;
-		struct mval lit = MVAL_NULL;
-		char *err = NULL;
-		int col = 0;
-
-		switch (config_setting_type(s)) {
-		case CONFIG_TYPE_STRING:
-			x = mexpr_compile(config_setting_get_string(s), NULL, &err, &col);
-			if (!x) {
-				cfg_error(cc, s, "%s: map.%s: %s (column %d of the expression)", where, field, err, col);
-				free(err);
-				continue;
-			}
-			break;
-		case CONFIG_TYPE_INT:
-		case CONFIG_TYPE_INT64:
-			mval_set_int(&lit, config_setting_get_int64(s));
-			x = mexpr_new_literal(&lit);
-			break;
-		case CONFIG_TYPE_BOOL:
-			mval_set_bool(&lit, config_setting_get_bool(s) != 0);
-			x = mexpr_new_literal(&lit);
-			break;
-		default:
-			cfg_error(cc, s, "%s: map.%s must be an expression string, an integer or a boolean", where,
-				  field);
-			continue;
-		}
-		if (mapping_add_field(m, field, x, &err) < 0) {
-			cfg_error(cc, s, "%s: map.%s: %s", where, field, err);
-			free(err);
-		}
-	}
-	struct conf_missing_ctx mc = { cc, map, where, drv->name };
-	mapping_foreach_missing_required(m, conf_report_missing, &mc);
-
-	const char *key = cfg_string(target, "key", drv->default_key);
-	char *err = NULL;
-	if (!key)
-		cfg_error(cc, target, "%s: the %s driver needs 'key', the mapped field that identifies a member",
-			  where, drv->name);
-	else if (mapping_set_key(m, key, &err) < 0 && cc->diag->errors == before) {
-		const config_setting_t *ks = config_setting_get_member(target, "key");
-		cfg_error(cc, ks ? ks : map, "%s: %s", where, err);
-	}
-	free(err);
-
-	size_t n_secret;
-	char **secret = cfg_strings(target, "secret_fields", &n_secret);
-	for (size_t i = 0; i < n_secret; i++) {
-		if (mapping_set_secret(m, secret[i], &err) < 0)
-			cfg_error(cc, config_setting_get_member(target, "secret_fields"), "%s: secret_fields: %s", where,
-				  err);
-		free(err);
-		err = NULL;
-	}
-	strv_free(secret);
-	return m;
-}
-
 static void conf_hash_setting(struct hash_ctx *h, const config_setting_t *s)
 {
 	char num[32];
@@ -226,7 +137,7 @@ static void conf_hash_setting(struct hash_ctx *h, const config_setting_t *s)
 
 static void conf_target_fingerprint(const config_setting_t *g, struct conf_target *t)
 {
-	static const char *const keys[] = { "driver", "map", "key", "secret_fields", "groups", NULL };
+	static const char *const keys[] = { "driver", "map", "key", "secret_fields", "groups", "fields", NULL };
 	struct hash_ctx *h = hash_begin();
 	hash_update_str(h, t->name);
 	for (size_t i = 0; keys[i]; i++) {
@@ -237,7 +148,8 @@ static void conf_target_fingerprint(const config_setting_t *g, struct conf_targe
 	hash_end(h, t->fingerprint);
 }
 
-static void conf_fingerprint(struct conf *c)
+/* lookups: the tables maps read (NULL when none). */
+static void conf_fingerprint(struct conf *c, const config_setting_t *lookups)
 {
 	const struct conf_source *s = &c->source;
 	struct hash_ctx *h = hash_begin();
@@ -262,6 +174,8 @@ static void conf_fingerprint(struct conf *c)
 	for (size_t i = 0; i < c->n_targets; i++)
 		if (c->targets[i]->enabled)
 			hash_update_str(h, c->targets[i]->fingerprint);
+	if (lookups)
+		conf_hash_setting(h, lookups);
 	hash_end(h, c->fingerprint);
 }
 
@@ -280,7 +194,7 @@ static void conf_free_target(struct conf_target *t)
 }
 
 static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const config_setting_t *g, int index,
-					    const char *dir)
+					    const char *dir, const struct mexpr_env *env)
 {
 	struct conf_target *t = XNEW(struct conf_target);
 	const char *name = cfg_string(g, "name", NULL);
@@ -348,7 +262,7 @@ static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const conf
 	if (config_setting_get_member(g, "groups") && t->n_groups == 0)
 		cfg_error(cc, config_setting_get_member(g, "groups"), "%s: groups is empty", where);
 	if (drv) {
-		t->mapping = conf_load_map(cc, g, where, drv);
+		t->mapping = conf_load_map(cc, g, where, drv, env);
 		if (drv->auth_required && !config_setting_get_member(g, "auth"))
 			cfg_error(cc, g, "%s: required key 'auth' is missing", where);
 		t->auth = auth_configure(cc, g, where, dir, &drv->auth);
@@ -391,6 +305,9 @@ void conf_free(struct conf *c)
 	for (size_t i = 0; i < c->n_targets; i++)
 		conf_free_target(c->targets[i]);
 	free(c->targets);
+	/* After the targets: their expressions point into the tables. */
+	mlookups_free(c->lookups);
+	entry_free(c->sample);
 	free(c->state_dir);
 	free(c->path);
 	free(c->dir);
@@ -399,9 +316,14 @@ void conf_free(struct conf *c)
 
 int conf_load(const char *path, struct conf **out, struct diag *d)
 {
+	return conf_load_ext(path, 0, out, d);
+}
+
+int conf_load_ext(const char *path, unsigned flags, struct conf **out, struct diag *d)
+{
 	config_t lc;
 	struct conf *c = XNEW(struct conf);
-	struct cfg_ctx cc = { .file = path, .diag = d };
+	struct cfg_ctx cc = { .file = path, .diag = d, .flags = flags };
 	size_t errors_before = d->errors;
 	int r = 0;
 
@@ -454,6 +376,10 @@ int conf_load(const char *path, struct conf **out, struct diag *d)
 	if (src && config_setting_type(src) == CONFIG_TYPE_GROUP)
 		conf_load_source(&cc, src, c->dir, &c->source);
 
+	c->lookups = conf_load_lookups(&cc, root);
+	const struct mexpr_env env = { .lookups = c->lookups };
+	c->sample = conf_load_sample_overrides(&cc, root);
+
 	const config_setting_t *targets = config_setting_get_member(root, "targets");
 	if (targets && config_setting_type(targets) == CONFIG_TYPE_LIST) {
 		int n = config_setting_length(targets);
@@ -464,9 +390,14 @@ int conf_load(const char *path, struct conf **out, struct diag *d)
 			const config_setting_t *g = config_setting_get_elem(targets, (unsigned)i);
 			if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 				continue;
-			struct conf_target *t = conf_load_target(&cc, g, i, c->dir);
+			struct conf_target *t = conf_load_target(&cc, g, i, c->dir, &env);
 			if (!t)
 				continue;
+			if (flags & CONF_LOAD_CHECK_SAMPLES) {
+				char *where = xasprintf("target %s", t->name);
+				conf_check_map_sample(&cc, g, where, t->mapping, c->sample);
+				free(where);
+			}
 			c->targets = xreallocarray(c->targets, c->n_targets + 1, sizeof(*c->targets));
 			c->targets[c->n_targets++] = t;
 			if (t->enabled) {
@@ -482,7 +413,7 @@ int conf_load(const char *path, struct conf **out, struct diag *d)
 	if (d->errors != errors_before)
 		r = -EINVAL;
 	else
-		conf_fingerprint(c);
+		conf_fingerprint(c, config_setting_get_member(root, "lookups"));
 out:
 	config_destroy(&lc);
 	if (r < 0) {

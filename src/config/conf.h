@@ -126,6 +126,10 @@ struct conf {
 	size_t n_targets;
 	char *state_dir;
 	int log_priority;
+	struct mlookups *lookups;	/* lookup tables; NULL when none */
+	/* sample_entry: the operator's values for the sample entry that
+	 * --check-config and `membersync map --sample` map; NULL when none. */
+	struct entry *sample;
 	/* Over what entries are read and how enabled targets map them: when
 	 * it changes, the next read is a full one. */
 	char fingerprint[HASH_SHA256_HEX_LEN + 1];
@@ -134,6 +138,10 @@ struct conf {
 /* Loads and validates `path`. Every error and warning goes to d. Returns 0
  * and *out, or -EINVAL (config errors, d->errors > 0) or -errno. */
 int conf_load(const char *path, struct conf **out, struct diag *d);
+/* --check-config: also evaluate every map against the sample entry (see
+ * mapping/sample.h) and report fields that fail as errors. */
+#define CONF_LOAD_CHECK_SAMPLES 0x1u
+int conf_load_ext(const char *path, unsigned flags, struct conf **out, struct diag *d);
 void conf_free(struct conf *c);
 
 const struct conf_target *conf_find_target(const struct conf *c, const char *name);

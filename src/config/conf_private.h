@@ -24,4 +24,17 @@ void conf_load_source(const struct cfg_ctx *cc, const config_setting_t *g, const
 		      struct conf_source *src);
 void conf_source_clear(struct conf_source *src);
 
+/* Lookup tables from the top-level `lookups` block (NULL when absent). */
+struct mlookups *conf_load_lookups(const struct cfg_ctx *cc, const config_setting_t *root);
+/* A target's map, key, secret_fields and fields rules, compiled against
+ * env. NULL when there is no map block (already reported). */
+struct mapping *conf_load_map(const struct cfg_ctx *cc, const config_setting_t *target, const char *where,
+			      const struct target_driver *drv, const struct mexpr_env *env);
+/* The top-level `sample_entry` block as an entry (NULL when absent). */
+struct entry *conf_load_sample_overrides(const struct cfg_ctx *cc, const config_setting_t *root);
+/* --check-config: reports every field of m that fails on the sample
+ * entry as an error at its map line. */
+void conf_check_map_sample(const struct cfg_ctx *cc, const config_setting_t *target, const char *where,
+			   const struct mapping *m, const struct entry *overrides);
+
 #endif

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "mapping/mapping.h"
+#include "mapping/regex.h"
 #include "util/sbuf.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
@@ -14,7 +15,13 @@
 struct mapping_field {
 	char *name;
 	struct mexpr *expr;
-	const struct field_schema *schema;	/* NULL for open schemas */
+	const struct field_schema *schema;	/* the driver's, or &own */
+	/* The driver's schema tightened by the operator's rule, when there
+	 * is one; its pattern and enum values are owned here. */
+	struct field_schema own;
+	struct mregex *pattern;
+	char *pattern_src;
+	char **enum_values;
 };
 
 struct mapping {
@@ -49,6 +56,9 @@ void mapping_free(struct mapping *m)
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->fields[i].name);
 		mexpr_free(m->fields[i].expr);
+		mregex_free(m->fields[i].pattern);
+		free(m->fields[i].pattern_src);
+		strv_free(m->fields[i].enum_values);
 	}
 	free(m->fields);
 	free(m->hash_order);
@@ -141,7 +151,96 @@ int mapping_set_secret(struct mapping *m, const char *field, char **err)
 		*err = xasprintf("the key field '%s' cannot be secret", field);
 		return -EINVAL;
 	}
-	m->fields[i].schema = &open_secret_field;
+	if (m->fields[i].schema == &m->fields[i].own)
+		m->fields[i].own.flags |= FIELD_SECRET;
+	else
+		m->fields[i].schema = &open_secret_field;
+	return 0;
+}
+
+static bool enum_contains(const char *const *values, const char *s);
+
+static const char *field_type_name(enum field_type t)
+{
+	switch (t) {
+	case FT_STRING: return "string";
+	case FT_INT: return "integer";
+	case FT_BOOL: return "boolean";
+	case FT_STRING_LIST: return "list of strings";
+	case FT_ANY: return "any";
+	}
+	return "?";
+}
+
+int mapping_constrain_field(struct mapping *m, const char *name, const struct field_rule *rule, char **err)
+{
+	int i = mapping_find(m, name);
+	*err = NULL;
+	if (i < 0) {
+		*err = xasprintf("field '%s' is not mapped", name);
+		return -EINVAL;
+	}
+	struct mapping_field *f = &m->fields[i];
+	struct field_schema fs = *f->schema;
+	if (rule->set_type) {
+		if (fs.type != FT_ANY && fs.type != rule->type) {
+			*err = xasprintf("the driver sends '%s' as a %s; its type cannot be changed", name,
+					 field_type_name(fs.type));
+			return -EINVAL;
+		}
+		fs.type = rule->type;
+	}
+	/* Text rules on an untyped field would otherwise never run: they
+	 * make it a string field. */
+	if (fs.type == FT_ANY && (rule->pattern || rule->min_chars || rule->max_chars || rule->enum_values))
+		fs.type = FT_STRING;
+	if (rule->max_chars) {
+		if (fs.max_chars && rule->max_chars > fs.max_chars) {
+			*err = xasprintf("max_length %zu is more than the driver allows for '%s' (%zu)", rule->max_chars,
+					 name, fs.max_chars);
+			return -EINVAL;
+		}
+		fs.max_chars = rule->max_chars;
+	}
+	if (rule->min_chars) {
+		if (fs.max_chars && rule->min_chars > fs.max_chars) {
+			*err = xasprintf("min_length %zu is more than the maximum length of '%s' (%zu)", rule->min_chars,
+					 name, fs.max_chars);
+			return -EINVAL;
+		}
+		fs.min_chars = rule->min_chars > fs.min_chars ? rule->min_chars : fs.min_chars;
+	}
+	if (rule->required)
+		fs.flags |= FIELD_REQUIRED;
+	if (rule->pattern) {
+		struct mregex *re = mregex_compile(rule->pattern, strlen(rule->pattern), err);
+		if (!re)
+			return -EINVAL;
+		mregex_free(f->pattern);
+		free(f->pattern_src);
+		f->pattern = re;
+		f->pattern_src = xstrdup(rule->pattern);
+		fs.pattern = re;
+		fs.pattern_src = f->pattern_src;
+	}
+	if (rule->enum_values) {
+		for (const char *const *v = rule->enum_values; *v; v++)
+			if (fs.enum_values && !enum_contains(fs.enum_values, *v)) {
+				*err = xasprintf("enum value '%s' is not one the driver accepts for '%s'", *v, name);
+				return -EINVAL;
+			}
+		size_t n = 0;
+		while (rule->enum_values[n])
+			n++;
+		char **copy = xcalloc(n + 1, sizeof(char *));
+		for (size_t k = 0; k < n; k++)
+			copy[k] = xstrdup(rule->enum_values[k]);
+		strv_free(f->enum_values);
+		f->enum_values = copy;
+		fs.enum_values = (const char *const *)copy;
+	}
+	f->own = fs;
+	f->schema = &f->own;
 	return 0;
 }
 
@@ -161,6 +260,26 @@ void mapping_foreach_attr(const struct mapping *m, void (*fn)(const char *, void
 {
 	for (size_t i = 0; i < m->n; i++)
 		mexpr_foreach_attr(m->fields[i].expr, fn, ud);
+}
+
+struct mapping_reads_ctx {
+	const char *attr;
+	bool found;
+};
+
+static void mapping_reads_one(const char *attr, void *ud)
+{
+	struct mapping_reads_ctx *rc = ud;
+	rc->found = rc->found || strcasecmp(attr, rc->attr) == 0;
+}
+
+bool mapping_field_reads(const struct mapping *m, const char *field, const char *attr)
+{
+	int i = mapping_find(m, field);
+	struct mapping_reads_ctx rc = { attr, false };
+	if (i >= 0)
+		mexpr_foreach_attr(m->fields[i].expr, mapping_reads_one, &rc);
+	return rc.found;
 }
 
 size_t mapping_field_count(const struct mapping *m)
@@ -304,6 +423,13 @@ static json_object *check_string(const struct field_schema *fs, const char *fiel
 	} else if (fs->check && !fs->check(s, len)) {
 		what = describe_value(fs, orig);
 		reason_add(reasons, field, "%s does not match the required format (%s)", what, fs->check_desc);
+	} else if (fs->pattern && mregex_match(fs->pattern, s, len) != 1) {
+		what = describe_value(fs, orig);
+		if (mregex_match(fs->pattern, s, len) < 0)
+			reason_add(reasons, field, "%s: the pattern %s gave up on it (too much backtracking)", what,
+				   fs->pattern_src);
+		else
+			reason_add(reasons, field, "%s does not match the pattern %s", what, fs->pattern_src);
 	} else if (fs->enum_values && !enum_contains(fs->enum_values, s)) {
 		what = describe_value(fs, orig);
 		char *allowed = enum_list(fs->enum_values);
@@ -448,34 +574,74 @@ static void mapping_hash(const struct mapping *m, json_object *payload, char out
 	sbuf_release(&sb);
 }
 
+/* Evaluates and coerces field f into *j, or appends "name: why" to *why. */
+static void mapping_field_eval(const struct mapping *m, size_t i, const struct entry *e, json_object **j,
+			       struct sbuf *why)
+{
+	const struct mapping_field *f = &m->fields[i];
+	struct mval v = MVAL_NULL;
+	char *err = NULL;
+	*j = NULL;
+	if (mexpr_eval(f->expr, e, &v, &err) < 0) {
+		reason_add(why, f->name, "%s", err);
+		free(err);
+		return;
+	}
+	bool missing;
+	*j = coerce(f->schema, f->name, &v, why, &missing);
+	mval_clear(&v);
+	if (*j)
+		return;
+	if (missing && (f->schema->flags & FIELD_REQUIRED))
+		reason_add(why, f->name, "required, but the mapping gives no value");
+	else if (missing && (int)i == m->key_index)
+		reason_add(why, f->name, "is the member key, but the mapping gives no value");
+}
+
+static int mapping_run(const struct mapping *m, const struct entry *e, json_object *payload, struct sbuf *reasons,
+		       void (*fn)(const struct mapping_field_result *r, void *ud), void *ud)
+{
+	struct sbuf why;
+	sbuf_init(&why);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct mapping_field *f = &m->fields[i];
+		json_object *j;
+		sbuf_reset(&why);
+		mapping_field_eval(m, i, e, &j, &why);
+		if (why.len) {
+			if (reasons->len)
+				sbuf_addstr(reasons, "; ");
+			sbuf_add(reasons, why.buf, why.len);
+		}
+		if (fn) {
+			bool secret = f->schema->flags & FIELD_SECRET;
+			json_object *shown = j && secret ? json_object_new_string("********") : j;
+			struct mapping_field_result r = {
+				.name = f->name,
+				.value = shown,
+				/* Past the "name: " every reason starts with. */
+				.reason = why.len ? why.buf + strlen(f->name) + 2 : NULL,
+				.secret = secret,
+				.key = (int)i == m->key_index,
+			};
+			fn(&r, ud);
+			if (shown != j)
+				json_object_put(shown);
+		}
+		if (j)
+			json_object_object_add(payload, f->name, j);
+	}
+	sbuf_release(&why);
+	return reasons->len ? -EINVAL : 0;
+}
+
 int mapping_apply(const struct mapping *m, const struct entry *e, struct mapped *out)
 {
 	struct sbuf reasons;
 	json_object *payload = json_object_new_object();
 	sbuf_init(&reasons);
 
-	for (size_t i = 0; i < m->n; i++) {
-		const struct mapping_field *f = &m->fields[i];
-		struct mval v = MVAL_NULL;
-		char *err = NULL;
-		if (mexpr_eval(f->expr, e, &v, &err) < 0) {
-			reason_add(&reasons, f->name, "%s", err);
-			free(err);
-			continue;
-		}
-		bool missing;
-		json_object *j = coerce(f->schema, f->name, &v, &reasons, &missing);
-		mval_clear(&v);
-		if (j) {
-			json_object_object_add(payload, f->name, j);
-			continue;
-		}
-		if (missing && (f->schema->flags & FIELD_REQUIRED))
-			reason_add(&reasons, f->name, "required, but the mapping gives no value");
-		else if (missing && (int)i == m->key_index)
-			reason_add(&reasons, f->name, "is the member key, but the mapping gives no value");
-	}
-	if (reasons.len) {
+	if (mapping_run(m, e, payload, &reasons, NULL, NULL) < 0) {
 		json_object_put(payload);
 		out->reasons = sbuf_detach(&reasons, NULL);
 		sbuf_release(&reasons);
@@ -492,6 +658,18 @@ int mapping_apply(const struct mapping *m, const struct entry *e, struct mapped 
 	mapping_hash(m, payload, out->hash);
 	out->payload = payload;
 	return 0;
+}
+
+int mapping_explain(const struct mapping *m, const struct entry *e,
+		    void (*fn)(const struct mapping_field_result *r, void *ud), void *ud)
+{
+	struct sbuf reasons;
+	json_object *payload = json_object_new_object();
+	sbuf_init(&reasons);
+	int r = mapping_run(m, e, payload, &reasons, fn, ud);
+	json_object_put(payload);
+	sbuf_release(&reasons);
+	return r;
 }
 
 void mapped_clear(struct mapped *out)

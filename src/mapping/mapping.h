@@ -32,12 +32,31 @@ const char *mapping_key_field(const struct mapping *m);
  * logged, printed or stored). Returns 0, or -EINVAL with *err (caller
  * frees) when the field is not mapped or the schema is fixed. */
 int mapping_set_secret(struct mapping *m, const char *field, char **err);
+/* Operator rules that tighten a field's schema (the `fields` block of a
+ * target). Zero/NULL members leave that part of the schema alone. Text
+ * rules (lengths, pattern, enum) on an untyped field make it a string. */
+struct field_rule {
+	bool set_type;		/* open schemas only: the JSON type to send */
+	enum field_type type;
+	bool required;
+	size_t min_chars, max_chars;	/* may tighten, never loosen, the driver's */
+	const char *pattern;	/* PCRE2 regex; unanchored, as in JSON Schema */
+	const char *const *enum_values;	/* NULL-terminated; copied */
+};
+
+/* Applies rule to mapped field `name`. Returns 0, or -EINVAL with *err
+ * (caller frees): field not mapped, a type change on a fixed schema, a
+ * limit looser than the driver's, a pattern that does not compile. */
+int mapping_constrain_field(struct mapping *m, const char *name, const struct field_rule *rule, char **err);
+
 /* Calls fn for each required schema field that has no expression. */
 void mapping_foreach_missing_required(const struct mapping *m, void (*fn)(const char *field, void *ud),
 				      void *ud);
 /* Calls fn for each attribute any field reads (may repeat names). */
 void mapping_foreach_attr(const struct mapping *m, void (*fn)(const char *attr, void *ud), void *ud);
 size_t mapping_field_count(const struct mapping *m);
+/* Whether field's expression reads attribute attr (case-insensitive). */
+bool mapping_field_reads(const struct mapping *m, const char *field, const char *attr);
 
 struct mapped {
 	json_object *payload;	/* fields in config order; NULL when invalid */
@@ -51,6 +70,22 @@ struct mapped {
  * first). `out` must be zeroed or cleared; release with mapped_clear. */
 int mapping_apply(const struct mapping *m, const struct entry *e, struct mapped *out);
 void mapped_clear(struct mapped *out);
+
+/* One field's outcome for mapping_explain: `value` (borrowed; secret fields
+ * come as "********") or `reason`; both NULL when the field has no value
+ * and needs none. */
+struct mapping_field_result {
+	const char *name;
+	json_object *value;
+	const char *reason;
+	bool secret, key;
+};
+
+/* Evaluates every field for e like mapping_apply and calls fn once per
+ * field in config order, for `membersync map` and --check-config. Returns
+ * what mapping_apply would (0 or -EINVAL). */
+int mapping_explain(const struct mapping *m, const struct entry *e,
+		    void (*fn)(const struct mapping_field_result *r, void *ud), void *ud);
 
 /* The payload as JSON text with secret fields replaced by "********", for
  * --dry-run and logs. Caller frees. */

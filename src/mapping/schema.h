@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct mregex;
+
 enum field_type {
 	FT_STRING,
 	FT_INT,
@@ -35,6 +37,10 @@ struct field_schema {
 	const char *const *enum_values;
 	/* Integers with FIELD_RANGE. */
 	long long min_value, max_value;
+	/* An operator's pattern (the target's `fields` block), compiled when
+	 * the config is loaded; drivers leave these NULL. */
+	const struct mregex *pattern;
+	const char *pattern_src;
 };
 
 #endif

@@ -123,6 +123,12 @@ int state_mark_back(struct state *st, const char *source_id, int64_t now);
  * follows, so logs name it as the directory does now. */
 int state_set_dn(struct state *st, const char *source_id, const char *dn, int64_t now);
 
+/* Calls fn for every member row, ordered by target and DN: of `target`
+ * only (NULL: all), with `status` only (a member_status, or -1: any).
+ * Returns 0 or -EIO. */
+int state_foreach_member(struct state *st, const char *target, int status,
+			 void (*fn)(void *ud, const struct state_member *m), void *ud);
+
 /* Counts members of a target by status (for summaries and tests). */
 int state_count(struct state *st, const char *target, enum member_status status, long *out);
 

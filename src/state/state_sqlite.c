@@ -41,11 +41,14 @@ enum stmt_id {
 	STMT__MAX,
 };
 
+/* A member row's columns, as state_member_from_row reads them. */
+#define STATE_MEMBER_COLUMNS                                                                                    \
+	"dn, member_key, payload_hash, remote_id, status, attempts, next_attempt_at, last_error, first_seen, " \
+	"last_synced, updated_at, gone_at"
+
 static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_GET] =
-		"SELECT dn, member_key, payload_hash, remote_id, status, attempts, next_attempt_at,"
-		" last_error, first_seen, last_synced, updated_at, gone_at FROM members"
-		" WHERE target = ?1 AND source_id = ?2",
+		"SELECT " STATE_MEMBER_COLUMNS " FROM members WHERE target = ?1 AND source_id = ?2",
 	[STMT_PENDING] =
 		"INSERT INTO members (target, source_id, dn, member_key, payload_hash, status, attempts,"
 		" first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 1, ?6, ?6)"
@@ -345,6 +348,49 @@ static char *column_dup(sqlite3_stmt *s, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
+static void state_member_from_row(sqlite3_stmt *s, int first, struct state_member *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->dn = column_dup(s, first + 0);
+	m->member_key = column_dup(s, first + 1);
+	m->payload_hash = column_dup(s, first + 2);
+	m->remote_id = column_dup(s, first + 3);
+	m->status = status_from_name((const char *)sqlite3_column_text(s, first + 4));
+	m->attempts = sqlite3_column_int(s, first + 5);
+	m->next_attempt_at = sqlite3_column_int64(s, first + 6);
+	m->last_error = column_dup(s, first + 7);
+	m->first_seen = sqlite3_column_int64(s, first + 8);
+	m->last_synced = sqlite3_column_int64(s, first + 9);
+	m->updated_at = sqlite3_column_int64(s, first + 10);
+	m->gone_at = sqlite3_column_int64(s, first + 11);
+}
+
+int state_foreach_member(struct state *st, const char *target, int status,
+			 void (*fn)(void *ud, const struct state_member *m), void *ud)
+{
+	sqlite3_stmt *s;
+	const char *sql = "SELECT target, source_id, " STATE_MEMBER_COLUMNS " FROM members"
+			  " WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR status = ?2)"
+			  " ORDER BY target, dn";
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	if (target)
+		bind_text(s, 1, target);
+	if (status >= 0)
+		bind_text(s, 2, member_status_name((enum member_status)status));
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct state_member m;
+		state_member_from_row(s, 2, &m);
+		m.target = column_dup(s, 0);
+		m.source_id = column_dup(s, 1);
+		fn(ud, &m);
+		state_member_clear(&m);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 int state_get_member(struct state *st, const char *target, const char *source_id, struct state_member *m)
 {
 	sqlite3_stmt *s = state_stmt(st, STMT_GET);
@@ -359,21 +405,9 @@ int state_get_member(struct state *st, const char *target, const char *source_id
 		sqlite3_reset(s);
 		return -EIO;
 	}
-	memset(m, 0, sizeof(*m));
+	state_member_from_row(s, 0, m);
 	m->target = xstrdup(target);
 	m->source_id = xstrdup(source_id);
-	m->dn = column_dup(s, 0);
-	m->member_key = column_dup(s, 1);
-	m->payload_hash = column_dup(s, 2);
-	m->remote_id = column_dup(s, 3);
-	m->status = status_from_name((const char *)sqlite3_column_text(s, 4));
-	m->attempts = sqlite3_column_int(s, 5);
-	m->next_attempt_at = sqlite3_column_int64(s, 6);
-	m->last_error = column_dup(s, 7);
-	m->first_seen = sqlite3_column_int64(s, 8);
-	m->last_synced = sqlite3_column_int64(s, 9);
-	m->updated_at = sqlite3_column_int64(s, 10);
-	m->gone_at = sqlite3_column_int64(s, 11);
 	sqlite3_reset(s);
 	return 0;
 }
