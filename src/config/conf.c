@@ -98,8 +98,8 @@ static void conf_collect_attr(const char *attr, void *ud)
 		/* Filled in from the group index, never read from entries. */
 		if (!a->src->groups.enabled && !a->reported) {
 			cfg_error(a->cc, config_setting_get_member(a->target, "map"),
-				  "%s: map reads '%s', which comes from source.groups, but there is no "
-				  "source.groups block",
+				  "%s: map reads '%s' (directly, or through is_member_of), which comes from "
+				  "source.groups, but there is no source.groups block",
 				  a->where, attr);
 			a->reported = true;
 		}
@@ -401,8 +401,10 @@ int conf_load_ext(const char *path, unsigned flags, struct conf **out, struct di
 			c->targets = xreallocarray(c->targets, c->n_targets + 1, sizeof(*c->targets));
 			c->targets[c->n_targets++] = t;
 			if (t->enabled) {
-				struct conf_attr_ctx ac = { &cc, g, t->name, &c->source, false };
+				char *where = xasprintf("target %s", t->name);
+				struct conf_attr_ctx ac = { &cc, g, where, &c->source, false };
 				mapping_foreach_attr(t->mapping, conf_collect_attr, &ac);
+				free(where);
 			}
 			if (t->n_groups && !c->source.groups.enabled)
 				cfg_error(&cc, config_setting_get_member(g, "groups"),

@@ -40,6 +40,11 @@ char *dn_normalize(const char *dn)
 	char *text = NULL;
 	char *out = NULL;
 
+	/* libldap's parse time grows with length times RDN count: a hostile
+	 * megabyte-long member value would stall a read for seconds. No real
+	 * DN comes near this. */
+	if (strnlen(dn, DN_MAX_LEN + 1) > DN_MAX_LEN)
+		return NULL;
 	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
 		return NULL;
 	/* "cn=a+uid=b" and "uid=b+cn=a" name the same entry; the AVA arrays

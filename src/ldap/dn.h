@@ -13,7 +13,9 @@
  * attributes cn, ou, dc, uid, o, l, which all match case-insensitively),
  * non-ASCII letters only match in the same case, and an OID type
  * ("2.5.4.3=x") does not match its name ("cn=x").
- * "" is the root DN and normalises to "". */
+ * "" is the root DN and normalises to "". A DN over DN_MAX_LEN bytes
+ * does not parse. */
+#define DN_MAX_LEN 65536
 char *dn_normalize(const char *dn);
 
 /* The DN part of an RFC 4517 NameAndOptionalUID value (uniqueMember), as a

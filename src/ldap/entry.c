@@ -54,8 +54,20 @@ void entry_set_id(struct entry *e, const char *id)
 
 const struct entry_attr *entry_get(const struct entry *e, const char *name)
 {
+	/* Names are stored lowercased: comparing the first letter first
+	 * skips most of them without a full case-insensitive compare (the
+	 * mapping looks up every attribute of every entry). */
+	char first = (char)tolower((unsigned char)name[0]);
 	for (size_t i = 0; i < e->n_attrs; i++)
-		if (strcasecmp(e->attrs[i].name, name) == 0)
+		if (e->attrs[i].name[0] == first && strcasecmp(e->attrs[i].name, name) == 0)
+			return &e->attrs[i];
+	return NULL;
+}
+
+const struct entry_attr *entry_get_lower(const struct entry *e, const char *lname)
+{
+	for (size_t i = 0; i < e->n_attrs; i++)
+		if (e->attrs[i].name[0] == lname[0] && strcmp(e->attrs[i].name, lname) == 0)
 			return &e->attrs[i];
 	return NULL;
 }

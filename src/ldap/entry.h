@@ -39,6 +39,8 @@ void entry_attr_add_value(struct entry_attr *a, const void *data, size_t len);
 void entry_add(struct entry *e, const char *name, const char *value);
 /* NULL when the entry has no such attribute (name case-insensitive). */
 const struct entry_attr *entry_get(const struct entry *e, const char *name);
+/* The same for a name already in lower case (compiled mappings). */
+const struct entry_attr *entry_get_lower(const struct entry *e, const char *lname);
 
 /* A 16-byte GUID (objectGUID, invocationId) as canonical text: the first
  * three groups are little-endian on the wire. Caller frees. */

@@ -49,7 +49,7 @@ static int eval_attr(struct meval *ctx, const struct mnode *n, struct mval *out)
 		}
 		return eval_value(ctx, "dn", &dnv, out);
 	}
-	const struct entry_attr *a = entry_get(e, n->attr);
+	const struct entry_attr *a = entry_get_lower(e, n->attr);
 	size_t count = a ? a->n : 0;
 
 	switch (n->select) {

@@ -68,6 +68,46 @@ static int fn_join(struct meval *ctx, const void *data, struct mval *args, size_
 	return 0;
 }
 
+/* Equal in type and value, element by element for arrays: [1] and ["1"]
+ * are different values. */
+static bool list_same(const struct mval *a, const struct mval *b)
+{
+	if (a->type != b->type)
+		return false;
+	if (a->type != MV_ARRAY)
+		return mval_equal_text(a, b);
+	if (a->u.arr.n != b->u.arr.n)
+		return false;
+	for (size_t i = 0; i < a->u.arr.n; i++)
+		if (!list_same(&a->u.arr.items[i], &b->u.arr.items[i]))
+			return false;
+	return true;
+}
+
+/* A text key that tells values apart exactly as list_same does. */
+static void list_key(const struct mval *v, struct sbuf *key)
+{
+	sbuf_addch(key, (char)('a' + v->type));
+	if (v->type != MV_ARRAY) {
+		/* Length first: no byte a value may hold can end it early. */
+		struct sbuf text;
+		sbuf_init(&text);
+		mval_append_text(v, &text, "");
+		sbuf_addf(key, "%zu:", text.len);
+		sbuf_add(key, text.buf, text.len);
+		sbuf_release(&text);
+		return;
+	}
+	sbuf_addf(key, "%zu[", v->u.arr.n);
+	for (size_t i = 0; i < v->u.arr.n; i++)
+		list_key(&v->u.arr.items[i], key);
+	sbuf_addch(key, ']');
+}
+
+/* Up to this many values, comparing each with those kept is cheaper than
+ * building a hash set; attributes rarely hold more. */
+#define UNIQUE_LINEAR_MAX 16
+
 /* Keeps the first of equal values (compared as text, case-sensitively), in
  * their original order. A hash set keeps 10k-valued attributes linear. */
 static int fn_unique(struct meval *ctx, const void *data, struct mval *args, size_t nargs, struct mval *out)
@@ -77,16 +117,24 @@ static int fn_unique(struct meval *ctx, const void *data, struct mval *args, siz
 		mval_move(out, v);
 		return 0;
 	}
+	mval_set_array(out, v->u.arr.n);
+	if (v->u.arr.n <= UNIQUE_LINEAR_MAX) {
+		for (size_t i = 0; i < v->u.arr.n; i++) {
+			bool dup = false;
+			for (size_t k = 0; k < out->u.arr.n && !dup; k++)
+				dup = list_same(&out->u.arr.items[k], &v->u.arr.items[i]);
+			if (!dup)
+				mval_array_push(out, &v->u.arr.items[i]);
+		}
+		return 0;
+	}
 	struct strmap *seen = strmap_new();
 	struct sbuf key;
 	sbuf_init(&key);
-	mval_set_array(out, v->u.arr.n);
 	for (size_t i = 0; i < v->u.arr.n; i++) {
 		struct mval *item = &v->u.arr.items[i];
 		sbuf_reset(&key);
-		/* The type prefix keeps 1 and "1" apart. */
-		sbuf_addch(&key, (char)('a' + item->type));
-		mval_append_text(item, &key, "\x1f");
+		list_key(item, &key);
 		if (strmap_contains(seen, key.buf))
 			continue;
 		strmap_put(seen, key.buf, NULL);

@@ -38,7 +38,7 @@ static int lookup_prepare(const struct mexpr_env *env, const struct mval *const 
 		const char *hint = mlookups_suggest(env->lookups, name);
 		if (hint)
 			*err = xasprintf("unknown lookup table '%s' (did you mean '%s'?)", name, hint);
-		else if (!env->lookups)
+		else if (mlookups_count(env->lookups) == 0)
 			*err = xasprintf(
 				"unknown lookup table '%s' (no tables are declared; see 'lookups' in "
 				"membersync.conf(5))",

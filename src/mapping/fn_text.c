@@ -13,45 +13,80 @@
 #include <string.h>
 
 /* Case mapping without a locale: the daemon's answer must not depend on
- * LANG. Covers ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic, the
- * scripts with case that directories hold; CJK has no case. Every pair
- * maps within the same UTF-8 length, so the text is changed in place. */
+ * LANG. Covers ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic (with
+ * the Kazakh, Tatar and other letters of Cyrillic Supplement), the
+ * scripts with case that directories hold (Turkish dotted/dotless i map
+ * to ASCII I/i); CJK has no case. No mapping
+ * makes a character longer in UTF-8, so text is rewritten in place. */
+/* Greek letters with tonos or dialytika that are not 0x20 apart. */
+static const uint16_t greek_pairs[][2] = {
+	{ 0x386, 0x3AC }, { 0x388, 0x3AD }, { 0x389, 0x3AE }, { 0x38A, 0x3AF },
+	{ 0x38C, 0x3CC }, { 0x38E, 0x3CD }, { 0x38F, 0x3CE },
+};
+
 static uint32_t text_case_map(uint32_t c, bool upper)
 {
+	for (size_t i = 0; c >= 0x386 && c <= 0x3CE && i < sizeof(greek_pairs) / sizeof(greek_pairs[0]); i++)
+		if (c == greek_pairs[i][upper ? 1 : 0])
+			return greek_pairs[i][upper ? 0 : 1];
+	if (upper && c == 0x3C2) /* final sigma */
+		return 0x3A3;
 	if (c < 0x80)
 		return upper ? (uint32_t)toupper((int)c) : (uint32_t)tolower((int)c);
 	if (upper) {
-		if ((c >= 0xE0 && c <= 0xFE && c != 0xF7) || (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) ||
+		if ((c >= 0xE0 && c <= 0xFE && c != 0xF7) || (c >= 0x3B1 && c <= 0x3CB && c != 0x3C2) ||
 		    (c >= 0x430 && c <= 0x44F))
 			return c - 0x20;
 		if (c >= 0x450 && c <= 0x45F)
 			return c - 0x50;
-		if (c >= 0x100 && c <= 0x137 && (c & 1))
+		if (c == 0xFF)
+			return 0x178;
+		if (c == 0x131) /* dotless i */
+			return 'I';
+		if ((c >= 0x100 && c <= 0x137 && (c & 1) && c != 0x131) || (c >= 0x14A && c <= 0x177 && (c & 1)))
 			return c - 1;
-		if (c >= 0x139 && c <= 0x148 && !(c & 1))
+		if ((c >= 0x139 && c <= 0x148 && !(c & 1)) || (c >= 0x179 && c <= 0x17E && !(c & 1)))
 			return c - 1;
-		if (c >= 0x14A && c <= 0x177 && (c & 1))
+		if (((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x52F)) &&
+		    (c & 1))
 			return c - 1;
+		if (c >= 0x4C1 && c <= 0x4CE && !(c & 1))
+			return c - 1;
+		if (c == 0x4CF)
+			return 0x4C0;
 		return c;
 	}
-	if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) ||
+	if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3AB && c != 0x3A2) ||
 	    (c >= 0x410 && c <= 0x42F))
 		return c + 0x20;
 	if (c >= 0x400 && c <= 0x40F)
 		return c + 0x50;
-	if (c >= 0x100 && c <= 0x137 && !(c & 1))
+	if (c == 0x178)
+		return 0xFF;
+	if (c == 0x130) /* I with dot above */
+		return 'i';
+	if ((c >= 0x100 && c <= 0x137 && !(c & 1) && c != 0x130) || (c >= 0x14A && c <= 0x177 && !(c & 1)))
 		return c + 1;
-	if (c >= 0x139 && c <= 0x148 && (c & 1))
+	if ((c >= 0x139 && c <= 0x148 && (c & 1)) || (c >= 0x179 && c <= 0x17E && (c & 1)))
 		return c + 1;
-	if (c >= 0x14A && c <= 0x177 && !(c & 1))
+	if (((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x52F)) && !(c & 1))
 		return c + 1;
+	if (c >= 0x4C1 && c <= 0x4CE && (c & 1))
+		return c + 1;
+	if (c == 0x4C0)
+		return 0x4CF;
 	return c;
 }
 
-static void text_put_2byte(char *s, uint32_t c)
+static size_t text_put(char *s, uint32_t c)
 {
+	if (c < 0x80) {
+		s[0] = (char)c;
+		return 1;
+	}
 	s[0] = (char)(0xC0 | (c >> 6));
 	s[1] = (char)(0x80 | (c & 0x3F));
+	return 2;
 }
 
 static int op_case(struct meval *ctx, const void *ud, struct mval *item)
@@ -61,18 +96,29 @@ static int op_case(struct meval *ctx, const void *ud, struct mval *item)
 	if (item->type != MV_STRING)
 		return 0;
 	char *s = item->u.str.s;
-	size_t len = item->u.str.len;
+	size_t len = item->u.str.len, out = 0;
 	for (size_t pos = 0; pos < len;) {
+		unsigned char b = (unsigned char)s[pos];
+		if (b < 0x80) {
+			/* ASCII, most of any directory: no decoding. */
+			if (upper ? b >= 'a' && b <= 'z' : b >= 'A' && b <= 'Z')
+				b ^= 0x20;
+			s[out++] = (char)b;
+			pos++;
+			continue;
+		}
 		size_t start = pos;
 		uint32_t c = utf8_next(s, len, &pos);
 		uint32_t m = text_case_map(c, upper);
-		if (m == c)
-			continue;
-		if (c < 0x80)
-			s[start] = (char)m;
-		else
-			text_put_2byte(s + start, m);
+		if (m == c) {
+			memmove(s + out, s + start, pos - start);
+			out += pos - start;
+		} else {
+			out += text_put(s + out, m);
+		}
 	}
+	item->u.str.len = out;
+	s[out] = '\0';
 	return 0;
 }
 
@@ -202,17 +248,19 @@ static int op_replace(struct meval *ctx, const void *ud, struct mval *item)
 		return 0;
 	char *res, *err;
 	size_t len;
-	int r = mregex_replace(tr->re, item->u.str.s, item->u.str.len, tr->repl, &res, &len, &err);
+	int r = mregex_replace(tr->re, item->u.str.s, item->u.str.len, tr->repl, MFUNC_MAX_RESULT_BYTES, &res, &len,
+			       &err);
 	if (r == -E2BIG)
 		return meval_fail(ctx, "replace: the regex gave up on this value (too much backtracking)");
+	if (r == -EMSGSIZE)
+		return meval_fail(ctx, "replace: the value is over %u bytes, too long for a regex",
+				  MREGEX_MAX_SUBJECT);
+	if (r == -EFBIG)
+		return meval_fail(ctx, "replace: the result would be over %u bytes", MFUNC_MAX_RESULT_BYTES);
 	if (r < 0) {
 		meval_fail(ctx, "replace: %s", err);
 		free(err);
 		return r;
-	}
-	if (len > MFUNC_MAX_RESULT_BYTES) {
-		free(res);
-		return meval_fail(ctx, "replace: the result would be over %u bytes", MFUNC_MAX_RESULT_BYTES);
 	}
 	mval_take_string(item, res, len);
 	return 0;
@@ -231,6 +279,9 @@ static int regex_test(struct meval *ctx, const struct text_regex *tr, struct mva
 	if (v->type != MV_STRING)
 		return 0;
 	int r = mregex_match(tr->re, v->u.str.s, v->u.str.len);
+	if (r == -EFBIG)
+		return meval_fail(ctx, "regex_match: the value is over %u bytes, too long for a regex",
+				  MREGEX_MAX_SUBJECT);
 	if (r < 0)
 		return meval_fail(ctx,
 				  "regex_match: the regex gave up on this value (too much backtracking)");

@@ -6,6 +6,7 @@
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,13 +50,28 @@ int mfunc_each(struct meval *ctx, struct mval *v, mfunc_item_op op, const void *
 	if (v->type != MV_ARRAY)
 		return op(ctx, ud, v);
 	for (size_t i = 0; i < v->u.arr.n; i++) {
-		if (v->u.arr.items[i].type == MV_NULL)
-			continue;
-		int r = op(ctx, ud, &v->u.arr.items[i]);
+		/* Nested arrays ([[a, b], c]) are walked too. */
+		int r = mfunc_each(ctx, &v->u.arr.items[i], op, ud);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+int mfunc_fail_value(struct meval *ctx, const char *fname, const struct mval *v, const char *fmt, ...)
+{
+	struct sbuf sb;
+	sbuf_init(&sb);
+	sbuf_addf(&sb, "%s: value ", fname);
+	mval_append_quoted(v, &sb);
+	sbuf_addch(&sb, ' ');
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	meval_fail(ctx, "%s", sb.buf);
+	sbuf_release(&sb);
+	return -EINVAL;
 }
 
 void mfunc_as_text(struct mval *v)

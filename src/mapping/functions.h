@@ -51,6 +51,9 @@ struct mfunc {
 	mfunc_prepare_fn prepare;
 	void (*free_data)(void *data);
 	enum mfunc_lazy lazy;
+	/* An attribute the function reads from the entry by itself (NULL:
+	 * none), so the config asks for it and checks where it comes from. */
+	const char *reads_attr;
 };
 
 const struct mfunc *mfunc_find(const char *name);
@@ -62,10 +65,15 @@ void mfunc_foreach(void (*fn)(const struct mfunc *f, void *ud), void *ud);
 /* ---- helpers for the fn_*.c files */
 
 /* Applies op to v when it is a scalar, or to each element when it is an
- * array; null stays null (op is not called). op may replace *item. Stops
- * at the first error. */
+ * array (nested arrays included); null stays null (op is not called). op
+ * may replace *item. Stops at the first error. */
 typedef int (*mfunc_item_op)(struct meval *ctx, const void *ud, struct mval *item);
 int mfunc_each(struct meval *ctx, struct mval *v, mfunc_item_op op, const void *ud);
+
+/* Fails with "<fname>: value <v quoted> <why>", the form of every
+ * function's reasons; returns -EINVAL. */
+int mfunc_fail_value(struct meval *ctx, const char *fname, const struct mval *v, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Replaces a non-string scalar (int, bool, time) by its text, so string
  * functions accept ${uidNumber}. Null and strings are left alone. */

@@ -71,6 +71,11 @@ bool mlookup_put(struct mlookup *t, const char *key, const struct mval *value)
 	return true;
 }
 
+size_t mlookups_count(const struct mlookups *l)
+{
+	return l ? l->n : 0;
+}
+
 const struct mlookup *mlookups_find(const struct mlookups *l, const char *name)
 {
 	for (size_t i = 0; l && i < l->n; i++)

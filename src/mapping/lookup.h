@@ -19,6 +19,8 @@ struct mlookup *mlookups_add(struct mlookups *l, const char *name);
  * false when the key was already there (the config says it twice). */
 bool mlookup_put(struct mlookup *t, const char *key, const struct mval *value);
 
+/* Number of tables (0 for NULL). */
+size_t mlookups_count(const struct mlookups *l);
 const struct mlookup *mlookups_find(const struct mlookups *l, const char *name);
 /* Closest table name for "did you mean" hints, or NULL. */
 const char *mlookups_suggest(const struct mlookups *l, const char *name);

@@ -34,6 +34,7 @@ struct mapping {
 	/* Field indexes sorted by name: the hash must not change when an
 	 * operator reorders the lines of a map. */
 	size_t *hash_order;
+	struct hasher *hasher;
 };
 
 static const struct field_schema open_field = { .name = NULL, .type = FT_ANY };
@@ -46,6 +47,7 @@ struct mapping *mapping_new(const struct field_schema *fields, size_t n_fields, 
 	m->n_schema = n_fields;
 	m->open_schema = open_schema;
 	m->key_index = -1;
+	m->hasher = hasher_new();
 	return m;
 }
 
@@ -62,6 +64,7 @@ void mapping_free(struct mapping *m)
 	}
 	free(m->fields);
 	free(m->hash_order);
+	hasher_free(m->hasher);
 	free(m);
 }
 
@@ -192,8 +195,14 @@ int mapping_constrain_field(struct mapping *m, const char *name, const struct fi
 	}
 	/* Text rules on an untyped field would otherwise never run: they
 	 * make it a string field. */
-	if (fs.type == FT_ANY && (rule->pattern || rule->min_chars || rule->max_chars || rule->enum_values))
+	bool text_rules = rule->pattern || rule->min_chars || rule->max_chars || rule->enum_values;
+	if (fs.type == FT_ANY && text_rules)
 		fs.type = FT_STRING;
+	if (text_rules && (fs.type == FT_INT || fs.type == FT_BOOL)) {
+		*err = xasprintf("min_length, max_length, pattern and enum apply to text, and '%s' is %s field",
+				 name, fs.type == FT_INT ? "an integer" : "a boolean");
+		return -EINVAL;
+	}
 	if (rule->max_chars) {
 		if (fs.max_chars && rule->max_chars > fs.max_chars) {
 			*err = xasprintf("max_length %zu is more than the driver allows for '%s' (%zu)", rule->max_chars,
@@ -411,6 +420,7 @@ static json_object *check_string(const struct field_schema *fs, const char *fiel
 {
 	size_t chars = utf8_length(s, len);
 	char *what = NULL;
+	int matched = 0;
 
 	if (fs->max_chars && chars > fs->max_chars) {
 		what = describe_value(fs, orig);
@@ -423,9 +433,12 @@ static json_object *check_string(const struct field_schema *fs, const char *fiel
 	} else if (fs->check && !fs->check(s, len)) {
 		what = describe_value(fs, orig);
 		reason_add(reasons, field, "%s does not match the required format (%s)", what, fs->check_desc);
-	} else if (fs->pattern && mregex_match(fs->pattern, s, len) != 1) {
+	} else if (fs->pattern && (matched = mregex_match(fs->pattern, s, len)) != 1) {
 		what = describe_value(fs, orig);
-		if (mregex_match(fs->pattern, s, len) < 0)
+		if (matched == -EFBIG)
+			reason_add(reasons, field, "%s is over %u bytes, too long for the pattern %s", what,
+				   MREGEX_MAX_SUBJECT, fs->pattern_src);
+		else if (matched < 0)
 			reason_add(reasons, field, "%s: the pattern %s gave up on it (too much backtracking)", what,
 				   fs->pattern_src);
 		else
@@ -570,7 +583,7 @@ static void mapping_hash(const struct mapping *m, json_object *payload, char out
 		sbuf_addstr(&sb, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 		sbuf_addch(&sb, '\n');
 	}
-	hash_sha256_hex(sb.buf, sb.len, out);
+	hasher_sha256_hex(m->hasher, sb.buf, sb.len, out);
 	sbuf_release(&sb);
 }
 

@@ -16,7 +16,8 @@
 struct mapping;
 
 /* `fields` (static, from the driver) may be NULL with open_schema, which
- * accepts any field name with type FT_ANY. */
+ * accepts any field name with type FT_ANY. A mapping is used from one
+ * thread at a time (it reuses its digest context). */
 struct mapping *mapping_new(const struct field_schema *fields, size_t n_fields, bool open_schema);
 void mapping_free(struct mapping *m);
 

@@ -528,6 +528,8 @@ static void mnode_foreach_attr(const struct mnode *n, void (*fn)(const char *, v
 {
 	if (n->kind == MN_ATTR)
 		fn(n->attr, ud);
+	if (n->kind == MN_CALL && n->fn->reads_attr)
+		fn(n->fn->reads_attr, ud);
 	for (size_t i = 0; i < n->nargs; i++)
 		mnode_foreach_attr(n->args[i], fn, ud);
 }

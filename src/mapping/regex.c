@@ -2,6 +2,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "mapping/regex.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <ctype.h>
@@ -12,14 +13,17 @@
 #include <string.h>
 
 /* Generous for any sane mapping pattern on a directory value (patterns run
- * on values up to megabytes), small enough that a catastrophic pattern
- * fails within milliseconds. */
-#define MREGEX_MATCH_LIMIT 1000000u
-#define MREGEX_DEPTH_LIMIT 10000u
+ * on values up to megabytes, and a group repeated over a long value needs a
+ * backtracking frame per repetition), small enough that a catastrophic
+ * pattern gives up within a fraction of a second. */
+#define MREGEX_MATCH_LIMIT 10000000u
+#define MREGEX_HEAP_LIMIT_KIB (64u * 1024u)
+#define MREGEX_JIT_STACK_MAX (64u << 20)
 
 struct mregex {
 	pcre2_code *code;
 	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit_stack;	/* NULL without JIT */
 	unsigned groups;
 };
 
@@ -36,23 +40,30 @@ struct mregex *mregex_compile(const char *pattern, size_t len, char **err)
 	int code;
 	PCRE2_SIZE offset;
 	*err = NULL;
-	pcre2_code *c = pcre2_compile((PCRE2_SPTR)pattern, len, PCRE2_UTF | PCRE2_UCP, &code, &offset, NULL);
+	pcre2_code *c = pcre2_compile((PCRE2_SPTR)pattern, len, PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C, &code,
+				      &offset, NULL);
 	if (!c) {
 		char *why = mregex_error_text(code);
-		*err = xasprintf("bad regex at character %zu: %s", (size_t)offset + 1, why);
+		size_t at = offset <= len && utf8_valid(pattern, offset) ? utf8_length(pattern, offset) : offset;
+		*err = xasprintf("bad regex at character %zu: %s", at + 1, why);
 		free(why);
 		return NULL;
 	}
-	/* JIT is an optimisation: without it (no executable memory under
-	 * MemoryDenyWriteExecute) the interpreter gives the same answers. */
-	(void)pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
 	struct mregex *re = XNEW(struct mregex);
 	re->code = c;
 	re->mctx = pcre2_match_context_create(NULL);
 	if (!re->mctx)
 		abort();
 	pcre2_set_match_limit(re->mctx, MREGEX_MATCH_LIMIT);
-	pcre2_set_depth_limit(re->mctx, MREGEX_DEPTH_LIMIT);
+	pcre2_set_heap_limit(re->mctx, MREGEX_HEAP_LIMIT_KIB);
+	/* JIT is an optimisation: without it (no executable memory under
+	 * MemoryDenyWriteExecute) the interpreter gives the same answers. Its
+	 * default 32 KiB stack would give up on long values. */
+	if (pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) == 0) {
+		re->jit_stack = pcre2_jit_stack_create(32u << 10, MREGEX_JIT_STACK_MAX, NULL);
+		if (re->jit_stack)
+			pcre2_jit_stack_assign(re->mctx, NULL, re->jit_stack);
+	}
 	uint32_t groups = 0;
 	pcre2_pattern_info(c, PCRE2_INFO_CAPTURECOUNT, &groups);
 	re->groups = groups;
@@ -64,6 +75,7 @@ void mregex_free(struct mregex *re)
 	if (!re)
 		return;
 	pcre2_match_context_free(re->mctx);
+	pcre2_jit_stack_free(re->jit_stack);
 	pcre2_code_free(re->code);
 	free(re);
 }
@@ -81,6 +93,8 @@ static bool mregex_limit_hit(int rc)
 
 int mregex_match(const struct mregex *re, const char *s, size_t len)
 {
+	if (len > MREGEX_MAX_SUBJECT)
+		return -EFBIG;
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
 	if (!md)
 		abort();
@@ -141,25 +155,35 @@ int mregex_check_replacement(const struct mregex *re, const char *repl, char **e
 	return 0;
 }
 
-int mregex_replace(const struct mregex *re, const char *s, size_t len, const char *repl, char **out,
+int mregex_replace(const struct mregex *re, const char *s, size_t len, const char *repl, size_t max, char **out,
 		   size_t *out_len, char **err)
 {
 	*err = NULL;
-	/* The first pass measures: PCRE2 reports the length it needs. */
-	PCRE2_SIZE cap = len + len / 2 + 64;
+	if (len > MREGEX_MAX_SUBJECT)
+		return -EMSGSIZE;
+	/* Most replacements keep the length about the same: one pass. When
+	 * the buffer is short, PCRE2 says the length it needs. */
+	PCRE2_SIZE cap = len * 2 + 64 < max + 1 ? len * 2 + 64 : max + 1;
 	for (int pass = 0; pass < 2; pass++) {
 		PCRE2_UCHAR *buf = xmalloc(cap);
 		PCRE2_SIZE got = cap;
 		int rc = pcre2_substitute(re->code, (PCRE2_SPTR)s, len, 0,
 					  PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH |
-						  PCRE2_NO_UTF_CHECK,
+						  PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_NO_UTF_CHECK,
 					  NULL, re->mctx, (PCRE2_SPTR)repl, PCRE2_ZERO_TERMINATED, buf, &got);
+		if (rc >= 0 && got > max) {
+			free(buf);
+			return -EFBIG;
+		}
 		if (rc >= 0) {
 			*out = (char *)buf;
 			*out_len = got;
 			return 0;
 		}
 		free(buf);
+		/* On overflow, got counts the terminating NUL too. */
+		if (rc == PCRE2_ERROR_NOMEMORY && got > max + 1)
+			return -EFBIG;
 		if (rc == PCRE2_ERROR_NOMEMORY && pass == 0) {
 			cap = got + 1;
 			continue;

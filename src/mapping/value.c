@@ -29,7 +29,8 @@ void mval_clear(struct mval *v)
 void mval_set_string(struct mval *v, const char *s, size_t len)
 {
 	char *copy = xmalloc(len + 1);
-	memcpy(copy, s, len);
+	if (len)
+		memcpy(copy, s, len);
 	copy[len] = '\0';
 	mval_take_string(v, copy, len);
 }
@@ -69,13 +70,12 @@ void mval_set_array(struct mval *v, size_t n)
 	v->type = MV_ARRAY;
 	v->u.arr.items = n ? xcalloc(n, sizeof(struct mval)) : NULL;
 	v->u.arr.n = 0;
+	v->u.arr.cap = n;
 }
 
 void mval_array_push(struct mval *v, struct mval *item)
 {
-	/* Arrays are built once and are small; growing one slot at a time
-	 * keeps the representation to two words. */
-	v->u.arr.items = xreallocarray(v->u.arr.items, v->u.arr.n + 1, sizeof(struct mval));
+	xgrow((void **)&v->u.arr.items, &v->u.arr.cap, v->u.arr.n, sizeof(struct mval));
 	v->u.arr.items[v->u.arr.n++] = *item;
 	*item = MVAL_NULL;
 }

@@ -28,7 +28,7 @@ struct mval {
 		bool b;
 		struct {
 			struct mval *items;
-			size_t n;
+			size_t n, cap;
 		} arr;
 	} u;
 };

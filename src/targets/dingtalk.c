@@ -379,6 +379,13 @@ static void dingtalk_lookup_answer(const struct dingtalk_conf *c, const struct h
 	out->retry_after = -1;
 	if (it->remote_id)
 		outcome_set(out, OUTCOME_DUPLICATE, "already at DingTalk as userid %s", it->remote_id);
+	else if (it->stage == DT_LOOKUP)
+		/* The mobile is free, so what is taken (the email) is another
+		 * user's: calling this member synced would lose it. */
+		outcome_set(out, OUTCOME_INVALID,
+			    "DingTalk says the user's mobile or email is taken, but no user has mobile %s: the email "
+			    "belongs to another user",
+			    classify_json_text(it->payload, "mobile") ? classify_json_text(it->payload, "mobile") : "");
 	else
 		outcome_set(out, OUTCOME_DUPLICATE, "already at DingTalk (its userid could not be looked up by mobile)");
 out:

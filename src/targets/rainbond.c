@@ -192,8 +192,15 @@ static enum step_result rainbond_step(struct target *t, struct push_item *it, co
 	it->remote_id = resp->status == 200 ? rainbond_find_user(resp, it->key) : NULL;
 	if (it->remote_id)
 		outcome_set(out, OUTCOME_DUPLICATE, "already at Rainbond as user %s", it->remote_id);
+	else if (resp->status == 200)
+		/* Something else is taken (the email or phone of another user):
+		 * calling this member synced would lose it. */
+		outcome_set(out, OUTCOME_INVALID,
+			    "Rainbond says the user already exists, but has no user with nick_name %s: the email "
+			    "or phone belongs to another user",
+			    it->key);
 	else
-		outcome_set(out, OUTCOME_DUPLICATE, "already at Rainbond (its id was not found by nick_name)");
+		outcome_set(out, OUTCOME_DUPLICATE, "already at Rainbond (its id could not be looked up)");
 	return STEP_DONE;
 }
 

@@ -62,3 +62,37 @@ void hash_end(struct hash_ctx *h, char out[HASH_SHA256_HEX_LEN + 1])
 	EVP_MD_CTX_free(h->md);
 	free(h);
 }
+
+struct hasher {
+	EVP_MD *sha256;
+	EVP_MD_CTX *ctx;
+};
+
+struct hasher *hasher_new(void)
+{
+	struct hasher *h = XNEW(struct hasher);
+	h->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->sha256 || !h->ctx)
+		abort();
+	return h;
+}
+
+void hasher_free(struct hasher *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->sha256);
+	free(h);
+}
+
+void hasher_sha256_hex(struct hasher *h, const void *data, size_t len, char out[HASH_SHA256_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (!EVP_DigestInit_ex(h->ctx, h->sha256, NULL) || !EVP_DigestUpdate(h->ctx, data, len) ||
+	    !EVP_DigestFinal_ex(h->ctx, md, &mdlen))
+		abort();
+	hash_hex(md, mdlen, out);
+}

@@ -19,4 +19,12 @@ void hash_update(struct hash_ctx *h, const void *data, size_t len);
 void hash_update_str(struct hash_ctx *h, const char *s);
 void hash_end(struct hash_ctx *h, char out[HASH_SHA256_HEX_LEN + 1]);
 
+/* A SHA-256 digester for many small digests (every entry's payload hash):
+ * the algorithm is fetched and the context allocated once, which is most
+ * of the cost of hash_sha256_hex on a short input. Not thread-safe. */
+struct hasher;
+struct hasher *hasher_new(void);
+void hasher_free(struct hasher *h);
+void hasher_sha256_hex(struct hasher *h, const void *data, size_t len, char out[HASH_SHA256_HEX_LEN + 1]);
+
 #endif

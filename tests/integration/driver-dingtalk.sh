@@ -156,8 +156,13 @@ ms_assert_eq 1 "$(ms_sim_jq '.apis.dingtalk.tokens_issued')" "tokens issued"
 ms_assert_eq "张三" "$(ms_sim_jq '.apis.dingtalk.users[] | select(.userid == "zhangsan") | .name')" "CJK name"
 ms_assert_eq "Smith, John" "$(ms_sim_jq '.apis.dingtalk.users[] | select(.userid == "jsmith") | .name')" \
     "DN with an escaped comma"
-ms_assert_eq 506 "$(ms_state_sql "SELECT count(*) FROM members WHERE status = 'synced'")" "synced rows"
-ms_assert_eq 4 "$(ms_state_sql "SELECT count(*) FROM members WHERE status = 'invalid'")" "invalid rows"
+ms_assert_eq 505 "$(ms_state_sql "SELECT count(*) FROM members WHERE status = 'synced'")" "synced rows"
+ms_assert_eq 5 "$(ms_state_sql "SELECT count(*) FROM members WHERE status = 'invalid'")" "invalid rows"
+# user0004's email is legacy4's: DingTalk refuses the create, nobody has
+# user0004's mobile, so the member is not there and must not count as synced.
+ms_state_sql "SELECT last_error FROM members WHERE member_key = '13800000004'" | grep -q \
+    "DingTalk says the user's mobile or email is taken, but no user has mobile .*: the email belongs to another user" \
+    || ms_fail "user0004 (email taken by another user) is not invalid with the reason"
 ms_assert_eq 0 "$(ms_state_sql "SELECT count(*) FROM members WHERE status IN ('pending', 'failed')")" \
     "pending or failed rows"
 ms_assert_eq "user0100" "$(ms_state_sql "SELECT remote_id FROM members WHERE member_key = '13800000100'")" \
@@ -168,9 +173,9 @@ ms_assert_eq "legacy2" "$(ms_state_sql "SELECT remote_id FROM members WHERE memb
     "adopted id (mobile taken)"
 ms_assert_eq "user0003" "$(ms_state_sql "SELECT remote_id FROM members WHERE member_key = '13800000003'")" \
     "adopted id (userid taken)"
-ms_assert_eq "synced|" "$(ms_state_sql "SELECT status, coalesce(remote_id, '') FROM members WHERE member_key = '13800000004'")" \
-    "email taken: synced without an id"
-grep -q "dingtalk: 502 added, 4 already there, 2 rejected, 0 failed, 2 invalid" "$T/d-run1.log" ||
+ms_assert_eq "invalid|" "$(ms_state_sql "SELECT status, coalesce(remote_id, '') FROM members WHERE member_key = '13800000004'")" \
+    "email taken by another user: invalid, not synced"
+grep -q "dingtalk: 502 added, 3 already there, 3 rejected, 0 failed, 2 invalid" "$T/d-run1.log" ||
     ms_fail "first run summary"
 grep -q "13800000001 (uid=user0001,$LDAP_PEOPLE) is already there; recorded as synced (already at DingTalk as userid legacy1)" \
     "$T/d-run1.log" || ms_fail "adoption not logged"
@@ -193,7 +198,7 @@ ms_assert_eq 0 "$(since "$seq")" "requests in the second run"
 if grep -Eq "skipping|was rejected|is already there" "$T/d-run2.log"; then
     ms_fail "the second run logged members again"
 fi
-grep -q "dingtalk: 0 added, 0 already there, 0 rejected, 0 failed, 4 invalid, 506 unchanged" "$T/d-run2.log" ||
+grep -q "dingtalk: 0 added, 0 already there, 0 rejected, 0 failed, 5 invalid, 505 unchanged" "$T/d-run2.log" ||
     ms_fail "second run summary"
 
 ms_log "a token that expires mid-run is fetched again once"

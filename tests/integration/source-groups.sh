@@ -260,5 +260,5 @@ ms_assert_eq 78 "$rc" "--check-config exit status"
 grep -q "^$T/membersync.conf:$line: target hr-api: groups needs a source.groups block saying where groups are" \
     "$T/check.log" || ms_fail "no file:line error for a target's groups without source.groups"
 mapline=$(grep -n '^    map = {' "$T/membersync.conf" | cut -d: -f1)
-grep -q "^$T/membersync.conf:$mapline: hr-api: map reads 'groups', which comes from source.groups, but there is no source.groups block" \
+grep -q "^$T/membersync.conf:$mapline: target hr-api: map reads 'groups' (directly, or through is_member_of), which comes from source.groups, but there is no source.groups block" \
     "$T/check.log" || ms_fail "no file:line error for \${groups} without source.groups"

@@ -160,6 +160,17 @@ static void test_rainbond_duplicate_adopts_id(void)
 	CU_ASSERT_EQUAL(step(t, &it, 400, "{\"code\":400,\"msg\":\"email already exists\"}", &req, &o), STEP_SEND);
 	http_request_clear(&req);
 	outcome_clear(&o);
+	/* Nobody is called b: the email is another user's, and b is not at
+	 * Rainbond. Calling it synced would lose it. */
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"users\":[{\"user_id\":7,\"nick_name\":\"bb\"}],\"total\":1}", &req,
+			     &o),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_INVALID);
+	CU_ASSERT_PTR_NULL(it.remote_id);
+	CU_ASSERT_STRING_EQUAL(o.reason, "Rainbond says the user already exists, but has no user with nick_name b: the "
+					 "email or phone belongs to another user");
+	http_request_clear(&req);
+	outcome_clear(&o);
 	item_clear(&it);
 	target_free(t);
 	teardown();
