@@ -6,6 +6,7 @@
 #include "util/strmap.h"
 #include "util/xalloc.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +46,7 @@ static int fn_join(struct meval *ctx, const void *data, struct mval *args, size_
 		return 0;
 	const char *sep = mfunc_arg_string(ctx, "join", &args[1]);
 	if (!sep)
-		return -1;
+		return -EINVAL;
 	struct sbuf sb;
 	sbuf_init(&sb);
 	size_t n = v->type == MV_ARRAY ? v->u.arr.n : 1, written = 0;

@@ -83,6 +83,15 @@ static void mnode_add_arg(struct mnode *n, struct mnode *arg)
 	n->args[n->nargs++] = arg;
 }
 
+/* Bytes of the (valid UTF-8) character at pos, so that messages quote
+ * whole characters. */
+static size_t parse_char_len(const struct parser *p, size_t pos)
+{
+	size_t next = pos;
+	utf8_next(p->src, p->len, &next);
+	return next - pos;
+}
+
 static char parse_peek(const struct parser *p)
 {
 	return p->pos < p->len ? p->src[p->pos] : '\0';
@@ -137,7 +146,8 @@ static struct mnode *parse_string(struct parser *p)
 			case 't': c = '\t'; break;
 			case '\\': case '\'': case '"': c = e; break;
 			default:
-				parse_fail_at(p, p->pos - 2, "unknown escape '\\%c' in string literal", e);
+				parse_fail_at(p, p->pos - 2, "unknown escape '\\%.*s' in string literal",
+					      (int)parse_char_len(p, p->pos - 1), p->src + p->pos - 1);
 				sbuf_release(&sb);
 				return NULL;
 			}
@@ -349,7 +359,8 @@ static struct mnode *parse_primary(struct parser *p)
 	if (c == '\0' || c == '}')
 		parse_fail_at(p, start, "expected an attribute name, a literal or a function call");
 	else
-		parse_fail_at(p, start, "unexpected character '%c'", c);
+		parse_fail_at(p, start, "unexpected character '%.*s'", (int)parse_char_len(p, start),
+			      p->src + start);
 	return NULL;
 }
 

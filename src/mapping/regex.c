@@ -2,6 +2,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "mapping/regex.h"
+#include "util/sbuf.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Generous for any sane mapping pattern on a directory value (patterns run
  * on values up to megabytes, and a group repeated over a long value needs a
@@ -19,6 +21,10 @@
 #define MREGEX_MATCH_LIMIT 10000000u
 #define MREGEX_HEAP_LIMIT_KIB (64u * 1024u)
 #define MREGEX_JIT_STACK_MAX (64u << 20)
+/* Values up to this long are searched by PCRE2 alone; longer ones one
+ * start position at a time under MREGEX_DEADLINE_NS (see mregex_find). */
+#define MREGEX_SHORT_SUBJECT 1024u
+#define MREGEX_DEADLINE_NS (250 * 1000000LL)
 
 struct mregex {
 	pcre2_code *code;
@@ -85,10 +91,50 @@ unsigned mregex_groups(const struct mregex *re)
 	return re->groups;
 }
 
-static bool mregex_limit_hit(int rc)
+static int64_t mregex_now_ns(void)
 {
-	return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
-	       rc == PCRE2_ERROR_JIT_STACKLIMIT;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static size_t mregex_char_len(const char *s, size_t len, size_t pos)
+{
+	size_t next = pos;
+	utf8_next(s, len, &next);
+	return next - pos;
+}
+
+/* Finds the leftmost match at or after `start` (with `extra` options for
+ * the first position only). PCRE2's match limit applies at each start
+ * position, so a pattern that costs a little less than the limit at every
+ * position of a long value would run for minutes: long values are
+ * searched one anchored position at a time, watching the clock. Returns
+ * 1 with the match in md, 0, or -E2BIG (a limit or the deadline; PCRE2's
+ * other errors cannot happen on a checked pattern and UTF-8 subject, and
+ * are reported the same way rather than as "no match"). */
+static int mregex_find(const struct mregex *re, const char *s, size_t len, size_t start, uint32_t extra,
+		       pcre2_match_data *md, int64_t deadline)
+{
+	if (len - start <= MREGEX_SHORT_SUBJECT) {
+		int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, start, PCRE2_NO_UTF_CHECK | extra, md, re->mctx);
+		if (rc >= 0)
+			return 1;
+		return rc == PCRE2_ERROR_NOMATCH ? 0 : -E2BIG;
+	}
+	for (size_t pos = start, n = 0;; n++) {
+		uint32_t opts = PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK | (pos == start ? extra : 0);
+		int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, pos, opts, md, re->mctx);
+		if (rc >= 0)
+			return 1;
+		if (rc != PCRE2_ERROR_NOMATCH)
+			return -E2BIG;
+		if (pos >= len)
+			return 0;
+		pos += mregex_char_len(s, len, pos);
+		if (n % 64 == 63 && mregex_now_ns() > deadline)
+			return -E2BIG;
+	}
 }
 
 int mregex_match(const struct mregex *re, const char *s, size_t len)
@@ -99,13 +145,9 @@ int mregex_match(const struct mregex *re, const char *s, size_t len)
 	if (!md)
 		abort();
 	/* Values are checked UTF-8 before they reach a regex. */
-	int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, md, re->mctx);
+	int r = mregex_find(re, s, len, 0, 0, md, mregex_now_ns() + MREGEX_DEADLINE_NS);
 	pcre2_match_data_free(md);
-	if (rc >= 0)
-		return 1;
-	if (rc == PCRE2_ERROR_NOMATCH)
-		return 0;
-	return mregex_limit_hit(rc) ? -E2BIG : 0;
+	return r;
 }
 
 int mregex_check_replacement(const struct mregex *re, const char *repl, char **err)
@@ -155,44 +197,87 @@ int mregex_check_replacement(const struct mregex *re, const char *repl, char **e
 	return 0;
 }
 
+/* Appends the replacement for the match in md to out. */
+static int mregex_expand(const struct mregex *re, const char *s, size_t len, pcre2_match_data *md,
+			 const char *repl, struct sbuf *out, size_t max, char **err)
+{
+	PCRE2_UCHAR small[256];
+	PCRE2_UCHAR *buf = small;
+	PCRE2_SIZE got = sizeof(small);
+	const uint32_t opts = PCRE2_SUBSTITUTE_MATCHED | PCRE2_SUBSTITUTE_REPLACEMENT_ONLY |
+			      PCRE2_SUBSTITUTE_OVERFLOW_LENGTH | PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_NO_UTF_CHECK;
+	int rc = pcre2_substitute(re->code, (PCRE2_SPTR)s, len, 0, opts, md, re->mctx, (PCRE2_SPTR)repl,
+				  PCRE2_ZERO_TERMINATED, buf, &got);
+	if (rc == PCRE2_ERROR_NOMEMORY && got <= max + 1) {
+		buf = xmalloc(got);
+		rc = pcre2_substitute(re->code, (PCRE2_SPTR)s, len, 0, opts, md, re->mctx, (PCRE2_SPTR)repl,
+				      PCRE2_ZERO_TERMINATED, buf, &got);
+	}
+	int r = 0;
+	if (rc == PCRE2_ERROR_NOMEMORY || (rc >= 0 && out->len + got > max))
+		r = -EFBIG;
+	else if (rc < 0)
+		*err = mregex_error_text(rc), r = -EINVAL;
+	else
+		sbuf_add(out, buf, got);
+	if (buf != small)
+		free(buf);
+	return r;
+}
+
 int mregex_replace(const struct mregex *re, const char *s, size_t len, const char *repl, size_t max, char **out,
 		   size_t *out_len, char **err)
 {
 	*err = NULL;
 	if (len > MREGEX_MAX_SUBJECT)
 		return -EMSGSIZE;
-	/* Most replacements keep the length about the same: one pass. When
-	 * the buffer is short, PCRE2 says the length it needs. */
-	PCRE2_SIZE cap = len * 2 + 64 < max + 1 ? len * 2 + 64 : max + 1;
-	for (int pass = 0; pass < 2; pass++) {
-		PCRE2_UCHAR *buf = xmalloc(cap);
-		PCRE2_SIZE got = cap;
-		int rc = pcre2_substitute(re->code, (PCRE2_SPTR)s, len, 0,
-					  PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH |
-						  PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_NO_UTF_CHECK,
-					  NULL, re->mctx, (PCRE2_SPTR)repl, PCRE2_ZERO_TERMINATED, buf, &got);
-		if (rc >= 0 && got > max) {
-			free(buf);
-			return -EFBIG;
-		}
-		if (rc >= 0) {
-			*out = (char *)buf;
-			*out_len = got;
-			return 0;
-		}
-		free(buf);
-		/* On overflow, got counts the terminating NUL too. */
-		if (rc == PCRE2_ERROR_NOMEMORY && got > max + 1)
-			return -EFBIG;
-		if (rc == PCRE2_ERROR_NOMEMORY && pass == 0) {
-			cap = got + 1;
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
+	if (!md)
+		abort();
+	int64_t deadline = mregex_now_ns() + MREGEX_DEADLINE_NS;
+	struct sbuf res;
+	sbuf_init(&res);
+	size_t pos = 0, copied = 0;
+	uint32_t extra = 0;
+	int r;
+	/* As PCRE2's global substitution: after an empty match, a non-empty
+	 * one at the same place is tried before moving on one character. */
+	while ((r = mregex_find(re, s, len, pos, extra, md, deadline)) == 1) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		size_t from = ov[0], to = ov[1];
+		sbuf_add(&res, s + copied, from - copied);
+		if ((r = mregex_expand(re, s, len, md, repl, &res, max, err)) < 0)
+			break;
+		copied = pos = to;
+		extra = from == to ? PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED : 0;
+		if (from != to)
+			continue;
+		/* The anchored retry for a non-empty match at `to`: */
+		r = mregex_find(re, s, len, pos, extra, md, deadline);
+		if (r < 0)
+			break;
+		extra = 0;
+		if (r == 1) {
+			ov = pcre2_get_ovector_pointer(md);
+			sbuf_add(&res, s + copied, ov[0] - copied);
+			if ((r = mregex_expand(re, s, len, md, repl, &res, max, err)) < 0)
+				break;
+			copied = pos = ov[1];
 			continue;
 		}
-		if (mregex_limit_hit(rc))
-			return -E2BIG;
-		*err = mregex_error_text(rc);
-		return -EINVAL;
+		if (pos >= len)
+			break;
+		pos += mregex_char_len(s, len, pos);
 	}
-	*err = xstrdup("replacement result did not fit");
-	return -EINVAL;
+	pcre2_match_data_free(md);
+	if (r >= 0 && res.len + (len - copied) > max)
+		r = -EFBIG;
+	if (r < 0) {
+		sbuf_release(&res);
+		return r;
+	}
+	sbuf_add(&res, s + copied, len - copied);
+	*out = sbuf_detach(&res, out_len);
+	sbuf_release(&res);
+	return 0;
 }

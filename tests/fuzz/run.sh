@@ -92,7 +92,7 @@ mkdir -p "$work"
 CC=${CC_FUZZ:-clang}
 SAN_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 LIB_CFLAGS="-g -O1 $SAN_CFLAGS${FUZZ_CFLAGS:+ $FUZZ_CFLAGS}"
-PKGS="ldap lber libsasl2 libcurl json-c libconfig libcrypto libsystemd sqlite3 libpcre2-8"
+PKGS=(ldap lber libsasl2 libcurl json-c libconfig libcrypto libsystemd sqlite3 libpcre2-8)
 
 build() {
     command -v "$CC" >/dev/null || { echo "run.sh: $CC not found (libFuzzer needs clang)" >&2; exit 2; }
@@ -113,8 +113,8 @@ build() {
     echo "run.sh: building libmembersync.a in $builddir"
     make -C "$builddir" -j"$(nproc)" --no-print-directory -s libmembersync.a
     local cflags libs
-    cflags=$(pkg-config --cflags $PKGS)
-    libs=$(pkg-config --libs $PKGS)
+    cflags=$(pkg-config --cflags "${PKGS[@]}")
+    libs=$(pkg-config --libs "${PKGS[@]}")
     echo "run.sh: linking $fuzzer"
     # shellcheck disable=SC2086
     "$CC" -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -775,6 +775,9 @@ static void test_regex_quadratic(void)
 	sp = rep(" ", 16384);
 	entry_add(e, "sp16k", sp);
 	free(sp);
+	sp = rep("a", 16000);
+	entry_add(e, "a16k", sp);
+	free(sp);
 	static const char *const cases[][2] = {
 		{ "${spaces | regex_match('(?=.*[0-9])(?=.*[a-z])')}",
 		  "ERR:regex_match: the value is over 16384 bytes, too long for a regex" },
@@ -785,6 +788,10 @@ static void test_regex_quadratic(void)
 		{ "${sp16k | regex_match('(?=.*[0-9])(?=.*[a-z])')}", "boolean:false" },
 		{ "${sp16k | regex_match(' (?=.*@)')}", "boolean:false" },
 		{ "${sp16k | replace(' (?=.*@)', '') | count}", "integer:1" },
+		/* Just under the match limit at each of 16000 start positions
+		 * (the limit is per position): minutes without the deadline. */
+		{ "${a16k | regex_match('a{0,3000}a{0,3000}[bc]')}", "boolean:false" },
+		{ "${a16k | replace('a{0,3000}a{0,3000}[bc]', 'x') | count}", "integer:1" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *r = eval_in_child(e, cases[i][0], 3, 0);
