@@ -18,12 +18,12 @@
  * on values up to megabytes, and a group repeated over a long value needs a
  * backtracking frame per repetition), small enough that a catastrophic
  * pattern gives up within a fraction of a second. */
-#define MREGEX_MATCH_LIMIT 10000000u
+#define MREGEX_MATCH_LIMIT 2000000u
+#define MREGEX_MATCH_LIMIT_MIN 10000u
+#define MREGEX_PATTERN_UNIT 64u
 #define MREGEX_HEAP_LIMIT_KIB (64u * 1024u)
 #define MREGEX_JIT_STACK_MAX (64u << 20)
-/* Values up to this long are searched by PCRE2 alone; longer ones one
- * start position at a time under MREGEX_DEADLINE_NS (see mregex_find). */
-#define MREGEX_SHORT_SUBJECT 1024u
+/* All of one value's search (see mregex_find). */
 #define MREGEX_DEADLINE_NS (250 * 1000000LL)
 
 struct mregex {
@@ -60,7 +60,12 @@ struct mregex *mregex_compile(const char *pattern, size_t len, char **err)
 	re->mctx = pcre2_match_context_create(NULL);
 	if (!re->mctx)
 		abort();
-	pcre2_set_match_limit(re->mctx, MREGEX_MATCH_LIMIT);
+	/* A step can compare a whole literal of the pattern: long patterns get
+	 * proportionally fewer steps, so a limit costs about the same time. */
+	uint32_t limit = MREGEX_MATCH_LIMIT;
+	if (len > MREGEX_PATTERN_UNIT)
+		limit = (uint32_t)((uint64_t)MREGEX_MATCH_LIMIT * MREGEX_PATTERN_UNIT / len);
+	pcre2_set_match_limit(re->mctx, limit > MREGEX_MATCH_LIMIT_MIN ? limit : MREGEX_MATCH_LIMIT_MIN);
 	pcre2_set_heap_limit(re->mctx, MREGEX_HEAP_LIMIT_KIB);
 	/* JIT is an optimisation: without it (no executable memory under
 	 * MemoryDenyWriteExecute) the interpreter gives the same answers. Its
@@ -105,26 +110,20 @@ static size_t mregex_char_len(const char *s, size_t len, size_t pos)
 	return next - pos;
 }
 
-/* Finds the leftmost match at or after `start` (with `extra` options for
- * the first position only). PCRE2's match limit applies at each start
+/* Finds the leftmost match at or after `start`. PCRE2's match limit applies at each start
  * position, so a pattern that costs a little less than the limit at every
- * position of a long value would run for minutes: long values are
- * searched one anchored position at a time, watching the clock. Returns
- * 1 with the match in md, 0, or -E2BIG (a limit or the deadline; PCRE2's
- * other errors cannot happen on a checked pattern and UTF-8 subject, and
- * are reported the same way rather than as "no match"). */
-static int mregex_find(const struct mregex *re, const char *s, size_t len, size_t start, uint32_t extra,
-		       pcre2_match_data *md, int64_t deadline)
+ * position would run for minutes (a long pattern does it on a short
+ * value): positions are tried one at a time, anchored, with the clock
+ * checked between them. Returns 1 with the match in md, 0, or -E2BIG (a
+ * limit or the deadline; PCRE2's other errors cannot happen on a checked
+ * pattern and UTF-8 subject, and are reported the same way rather than as
+ * "no match"). */
+static int mregex_find(const struct mregex *re, const char *s, size_t len, size_t start, pcre2_match_data *md,
+		       int64_t deadline)
 {
-	if (len - start <= MREGEX_SHORT_SUBJECT) {
-		int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, start, PCRE2_NO_UTF_CHECK | extra, md, re->mctx);
-		if (rc >= 0)
-			return 1;
-		return rc == PCRE2_ERROR_NOMATCH ? 0 : -E2BIG;
-	}
-	for (size_t pos = start, n = 0;; n++) {
-		uint32_t opts = PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK | (pos == start ? extra : 0);
-		int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, pos, opts, md, re->mctx);
+	for (size_t pos = start;;) {
+		int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, pos, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md,
+				     re->mctx);
 		if (rc >= 0)
 			return 1;
 		if (rc != PCRE2_ERROR_NOMATCH)
@@ -132,7 +131,7 @@ static int mregex_find(const struct mregex *re, const char *s, size_t len, size_
 		if (pos >= len)
 			return 0;
 		pos += mregex_char_len(s, len, pos);
-		if (n % 64 == 63 && mregex_now_ns() > deadline)
+		if (mregex_now_ns() > deadline)
 			return -E2BIG;
 	}
 }
@@ -145,7 +144,7 @@ int mregex_match(const struct mregex *re, const char *s, size_t len)
 	if (!md)
 		abort();
 	/* Values are checked UTF-8 before they reach a regex. */
-	int r = mregex_find(re, s, len, 0, 0, md, mregex_now_ns() + MREGEX_DEADLINE_NS);
+	int r = mregex_find(re, s, len, 0, md, mregex_now_ns() + MREGEX_DEADLINE_NS);
 	pcre2_match_data_free(md);
 	return r;
 }
@@ -238,26 +237,26 @@ int mregex_replace(const struct mregex *re, const char *s, size_t len, const cha
 	struct sbuf res;
 	sbuf_init(&res);
 	size_t pos = 0, copied = 0;
-	uint32_t extra = 0;
 	int r;
 	/* As PCRE2's global substitution: after an empty match, a non-empty
 	 * one at the same place is tried before moving on one character. */
-	while ((r = mregex_find(re, s, len, pos, extra, md, deadline)) == 1) {
+	while ((r = mregex_find(re, s, len, pos, md, deadline)) == 1) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 		size_t from = ov[0], to = ov[1];
 		sbuf_add(&res, s + copied, from - copied);
 		if ((r = mregex_expand(re, s, len, md, repl, &res, max, err)) < 0)
 			break;
 		copied = pos = to;
-		extra = from == to ? PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED : 0;
 		if (from != to)
 			continue;
-		/* The anchored retry for a non-empty match at `to`: */
-		r = mregex_find(re, s, len, pos, extra, md, deadline);
-		if (r < 0)
+		/* The retry for a non-empty match at `to` itself: */
+		int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, pos,
+				     PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md, re->mctx);
+		if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+			r = -E2BIG;
 			break;
-		extra = 0;
-		if (r == 1) {
+		}
+		if (rc >= 0) {
 			ov = pcre2_get_ovector_pointer(md);
 			sbuf_add(&res, s + copied, ov[0] - copied);
 			if ((r = mregex_expand(re, s, len, md, repl, &res, max, err)) < 0)
