@@ -35,7 +35,6 @@ struct cfg_key {
 struct cfg_ctx {
 	const char *file;
 	struct diag *diag;
-	unsigned flags;	/* CONF_LOAD_* of conf_load_ext */
 };
 
 /* Reports, for `group` (displayed as `where`): keys that are in none of the

@@ -323,7 +323,7 @@ int conf_load_ext(const char *path, unsigned flags, struct conf **out, struct di
 {
 	config_t lc;
 	struct conf *c = XNEW(struct conf);
-	struct cfg_ctx cc = { .file = path, .diag = d, .flags = flags };
+	struct cfg_ctx cc = { .file = path, .diag = d };
 	size_t errors_before = d->errors;
 	int r = 0;
 
