@@ -66,12 +66,16 @@ static void map_print_field(const struct mapping_field_result *r, void *ud)
 	sbuf_addch(fp->out, '\n');
 }
 
-static void map_width(const struct mapping_field_result *r, void *ud)
+/* Width of the longest field name, to line the values up. */
+static int map_width(const struct mapping *m)
 {
-	int *w = ud;
-	int len = (int)strlen(r->name);
-	if (len > *w)
-		*w = len;
+	int w = 0;
+	for (size_t i = 0; i < mapping_field_count(m); i++) {
+		int len = (int)strlen(mapping_field_name(m, i));
+		if (len > w)
+			w = len;
+	}
+	return w;
 }
 
 /* Why membersyncd would not add this entry to the target whatever its
@@ -121,7 +125,7 @@ static void map_one(struct map_run *run, size_t ti, const struct entry *e)
 		return;
 	}
 	sbuf_addf(&out, "%s (%s): %s\n", t->name, t->driver->name, e->dn);
-	mapping_explain(t->mapping, e, map_width, &fp.width);
+	fp.width = map_width(t->mapping);
 	mapping_explain(t->mapping, e, map_print_field, &fp);
 	if (valid) {
 		char *payload = mapping_payload_redacted(t->mapping, m.payload);

@@ -393,19 +393,16 @@ int conf_load_ext(const char *path, unsigned flags, struct conf **out, struct di
 			struct conf_target *t = conf_load_target(&cc, g, i, c->dir, &env);
 			if (!t)
 				continue;
-			if (flags & CONF_LOAD_CHECK_SAMPLES) {
-				char *where = xasprintf("target %s", t->name);
+			char *where = xasprintf("target %s", t->name);
+			if (flags & CONF_LOAD_CHECK_SAMPLES)
 				conf_check_map_sample(&cc, g, where, t->mapping, c->sample);
-				free(where);
-			}
 			c->targets = xreallocarray(c->targets, c->n_targets + 1, sizeof(*c->targets));
 			c->targets[c->n_targets++] = t;
 			if (t->enabled) {
-				char *where = xasprintf("target %s", t->name);
 				struct conf_attr_ctx ac = { &cc, g, where, &c->source, false };
 				mapping_foreach_attr(t->mapping, conf_collect_attr, &ac);
-				free(where);
 			}
+			free(where);
 			if (t->n_groups && !c->source.groups.enabled)
 				cfg_error(&cc, config_setting_get_member(g, "groups"),
 					  "target %s: groups needs a source.groups block saying where groups are",

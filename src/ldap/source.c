@@ -8,6 +8,7 @@
 #include "util/hash.h"
 #include "util/sbuf.h"
 #include "util/strmap.h"
+#include "util/strutil.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -539,19 +540,6 @@ static void source_cursor_parse(const char *text, struct source_cursor *c)
 	c->b = strtok_r(NULL, ";", &save);
 }
 
-static char *source_hex(const void *data, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = data;
-	char *out = xmalloc(2 * len + 1);
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-	return out;
-}
-
 static struct berval *source_unhex(const char *text)
 {
 	size_t len = text ? strlen(text) : 0;
@@ -574,7 +562,8 @@ static struct berval *source_unhex(const char *text)
 
 static char *source_syncrepl_cursor(const struct source *s, const struct berval *cookie)
 {
-	char *hex = source_hex(cookie->bv_val, cookie->bv_len);
+	char *hex = xmalloc(2 * cookie->bv_len + 1);
+	str_hex(cookie->bv_val, cookie->bv_len, hex);
 	char *c = xasprintf("syncrepl;%s;%s", s->scope_hash, hex);
 	free(hex);
 	return c;

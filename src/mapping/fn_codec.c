@@ -5,13 +5,13 @@
 #include "config.h"
 
 #include "mapping/fn_tables.h"
+#include "util/base64.h"
 #include "util/hash.h"
 #include "util/sbuf.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,39 +101,11 @@ static int fn_int(struct meval *ctx, const void *data, struct mval *args, size_t
 	return r;
 }
 
-/* ASCII-only, so the answer does not depend on the locale. */
-static bool codec_word_equal(const char *s, size_t len, const char *word)
-{
-	if (strlen(word) != len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != word[i])
-			return false;
-	}
-	return true;
-}
-
-/* "TRUE"/"FALSE" is the LDAP Boolean syntax; the rest is what people type
- * into text attributes. */
+/* Boolean text with white space around it, as people type it. */
 static int codec_parse_bool(const char *s, size_t len, bool *out)
 {
-	static const char *const words[][2] = {
-		{ "true", "false" },
-		{ "yes", "no" },
-		{ "on", "off" },
-		{ "1", "0" },
-	};
 	codec_trim(&s, &len);
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		for (int b = 0; b < 2; b++)
-			if (codec_word_equal(s, len, words[i][b])) {
-				*out = b == 0;
-				return 0;
-			}
-	return -EINVAL;
+	return mval_parse_bool_text(s, len, out) ? 0 : -EINVAL;
 }
 
 static int op_bool(struct meval *ctx, const void *ud, struct mval *item)
@@ -164,29 +136,15 @@ static int fn_bool(struct meval *ctx, const void *data, struct mval *args, size_
 	return r;
 }
 
-static void codec_hex(const unsigned char *md, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0xF];
-	}
-	out[2 * n] = '\0';
-}
-
 static int op_md5(struct meval *ctx, const void *ud, struct mval *item)
 {
 	mfunc_as_text(item);
 	if (item->type != MV_STRING)
 		return 0;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	/* A FIPS-only OpenSSL refuses MD5: a reason, not an abort. */
-	if (!EVP_Digest(item->u.str.s, item->u.str.len, md, &mdlen, EVP_md5(), NULL) || mdlen != 16)
+	char hex[HASH_MD5_HEX_LEN + 1];
+	if (hash_md5_hex(item->u.str.s, item->u.str.len, hex) < 0)
 		return meval_fail(ctx, "md5: this OpenSSL does not provide MD5 (FIPS mode?); use sha256");
-	char hex[2 * 16 + 1];
-	codec_hex(md, mdlen, hex);
-	mval_set_string(item, hex, 2 * 16);
+	mval_set_string(item, hex, HASH_MD5_HEX_LEN);
 	return 0;
 }
 
@@ -242,49 +200,19 @@ static int base64_prepare(const struct mexpr_env *env, const struct mval *const 
 
 static int op_base64(struct meval *ctx, const void *ud, struct mval *item)
 {
-	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	bool is_url = ud != NULL;
 	mfunc_as_text(item);
 	if (item->type != MV_STRING)
 		return 0;
-	const unsigned char *s = (const unsigned char *)item->u.str.s;
 	size_t n = item->u.str.len;
 	/* The output is a third longer than the input: checking the input
 	 * first also keeps the size arithmetic from overflowing. */
 	size_t out_len = n / 3 * 4;
 	if (n % 3)
-		out_len += is_url ? n % 3 + 1 : 4;
+		out_len += ud ? n % 3 + 1 : 4;
 	if (n > MFUNC_MAX_RESULT_BYTES || out_len > MFUNC_MAX_RESULT_BYTES)
 		return meval_fail(ctx, "base64: the result would be over %u bytes", MFUNC_MAX_RESULT_BYTES);
-	const char *alpha = is_url ? url : std;
-	char *out = xmalloc(out_len + 1);
-	size_t o = 0, i = 0;
-	for (; i + 3 <= n; i += 3) {
-		unsigned long w = (unsigned long)s[i] << 16 | (unsigned long)s[i + 1] << 8 | s[i + 2];
-		out[o++] = alpha[w >> 18 & 63];
-		out[o++] = alpha[w >> 12 & 63];
-		out[o++] = alpha[w >> 6 & 63];
-		out[o++] = alpha[w & 63];
-	}
-	if (n - i == 1) {
-		unsigned long w = (unsigned long)s[i] << 16;
-		out[o++] = alpha[w >> 18 & 63];
-		out[o++] = alpha[w >> 12 & 63];
-		if (!is_url) {
-			out[o++] = '=';
-			out[o++] = '=';
-		}
-	} else if (n - i == 2) {
-		unsigned long w = (unsigned long)s[i] << 16 | (unsigned long)s[i + 1] << 8;
-		out[o++] = alpha[w >> 18 & 63];
-		out[o++] = alpha[w >> 12 & 63];
-		out[o++] = alpha[w >> 6 & 63];
-		if (!is_url)
-			out[o++] = '=';
-	}
-	out[o] = '\0';
-	mval_take_string(item, out, o);
+	char *out = base64_encode(item->u.str.s, n, ud != NULL, &out_len);
+	mval_take_string(item, out, out_len);
 	return 0;
 }
 

@@ -460,13 +460,8 @@ static int phone_national(struct meval *ctx, struct mval *item, struct phone_sca
 
 static int op_phone(struct meval *ctx, const void *ud, struct mval *item)
 {
-	mfunc_as_text(item);
-	if (item->type != MV_STRING)
+	if (!mfunc_text_input(item))
 		return 0;
-	if (item->u.str.len == 0) {
-		mval_clear(item);
-		return 0;
-	}
 	struct phone_scan ps;
 	if (phone_scan(ctx, item, &ps) < 0)
 		return -EINVAL;

@@ -257,13 +257,8 @@ static int op_gentime(struct meval *ctx, const void *ud, struct mval *item)
 {
 	if (item->type == MV_TIME)
 		return 0;
-	mfunc_as_text(item);
-	if (item->type != MV_STRING)
+	if (!mfunc_text_input(item))
 		return 0;
-	if (item->u.str.len == 0) {
-		mval_clear(item);
-		return 0;
-	}
 	char why[WHY_SIZE];
 	long long ms;
 	enum tparse r = parse_gentime(item->u.str.s, item->u.str.len, &ms, why);
@@ -413,13 +408,8 @@ static int op_instant(struct meval *ctx, const void *ud, struct mval *item)
 	} else if (item->type == MV_INT) {
 		return mfunc_fail_value(ctx, f->name, item, "is a number, not a time (" CONVERT_HINT ")");
 	} else {
-		mfunc_as_text(item);
-		if (item->type != MV_STRING)
+		if (!mfunc_text_input(item))
 			return 0;
-		if (item->u.str.len == 0) {
-			mval_clear(item);
-			return 0;
-		}
 		if (text_to_ms(ctx, f->name, item, &ms) < 0)
 			return -EINVAL;
 	}

@@ -87,6 +87,18 @@ void mfunc_as_text(struct mval *v)
 	mval_take_string(v, s, len);
 }
 
+bool mfunc_text_input(struct mval *v)
+{
+	mfunc_as_text(v);
+	if (v->type != MV_STRING)
+		return false;
+	if (v->u.str.len == 0) {
+		mval_clear(v);
+		return false;
+	}
+	return true;
+}
+
 int mfunc_arg_int(struct meval *ctx, const char *fname, const struct mval *v, long long min, long long max,
 		  long long *out)
 {

@@ -79,6 +79,11 @@ int mfunc_fail_value(struct meval *ctx, const char *fname, const struct mval *v,
  * functions accept ${uidNumber}. Null and strings are left alone. */
 void mfunc_as_text(struct mval *v);
 
+/* For functions that read text: a non-string scalar becomes its text,
+ * and "" becomes null (no value, as default() sees it). Returns whether
+ * there is text to work on. */
+bool mfunc_text_input(struct mval *v);
+
 /* Reads an integer argument in [min, max]; a numeric string counts.
  * Returns 0, or -EINVAL via meval_fail naming the function. */
 int mfunc_arg_int(struct meval *ctx, const char *fname, const struct mval *v, long long min, long long max,

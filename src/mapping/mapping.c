@@ -291,6 +291,11 @@ bool mapping_field_reads(const struct mapping *m, const char *field, const char 
 	return rc.found;
 }
 
+const char *mapping_field_name(const struct mapping *m, size_t i)
+{
+	return m->fields[i].name;
+}
+
 size_t mapping_field_count(const struct mapping *m)
 {
 	return m->n;
@@ -338,23 +343,6 @@ static const struct mval *single(const struct field_schema *fs, const struct mva
 		   what);
 	free(what);
 	return NULL;
-}
-
-static bool parse_bool_text(const char *s, bool *out)
-{
-	static const char *const yes[] = { "true", "yes", "1", "on" };
-	static const char *const no[] = { "false", "no", "0", "off" };
-	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = true;
-			return true;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = false;
-			return true;
-		}
-	}
-	return false;
 }
 
 static bool parse_int_text(const char *s, long long *out)
@@ -551,7 +539,7 @@ static json_object *coerce(const struct field_schema *fs, const char *field, con
 			return json_object_new_boolean(one->u.b);
 		if (one->type == MV_INT && (one->u.i == 0 || one->u.i == 1))
 			return json_object_new_boolean(one->u.i == 1);
-		if (one->type == MV_STRING && parse_bool_text(one->u.str.s, &b))
+		if (one->type == MV_STRING && mval_parse_bool_text(one->u.str.s, one->u.str.len, &b))
 			return json_object_new_boolean(b);
 		break;
 	}

@@ -56,6 +56,8 @@ void mapping_foreach_missing_required(const struct mapping *m, void (*fn)(const 
 /* Calls fn for each attribute any field reads (may repeat names). */
 void mapping_foreach_attr(const struct mapping *m, void (*fn)(const char *attr, void *ud), void *ud);
 size_t mapping_field_count(const struct mapping *m);
+/* Name of field i (0 <= i < mapping_field_count), in config order. */
+const char *mapping_field_name(const struct mapping *m, size_t i);
 /* Whether field's expression reads attribute attr (case-insensitive). */
 bool mapping_field_reads(const struct mapping *m, const char *field, const char *attr);
 

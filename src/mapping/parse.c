@@ -83,15 +83,6 @@ static void mnode_add_arg(struct mnode *n, struct mnode *arg)
 	n->args[n->nargs++] = arg;
 }
 
-/* Bytes of the (valid UTF-8) character at pos, so that messages quote
- * whole characters. */
-static size_t parse_char_len(const struct parser *p, size_t pos)
-{
-	size_t next = pos;
-	utf8_next(p->src, p->len, &next);
-	return next - pos;
-}
-
 static char parse_peek(const struct parser *p)
 {
 	return p->pos < p->len ? p->src[p->pos] : '\0';
@@ -147,7 +138,7 @@ static struct mnode *parse_string(struct parser *p)
 			case '\\': case '\'': case '"': c = e; break;
 			default:
 				parse_fail_at(p, p->pos - 2, "unknown escape '\\%.*s' in string literal",
-					      (int)parse_char_len(p, p->pos - 1), p->src + p->pos - 1);
+					      (int)utf8_char_bytes(p->src, p->len, p->pos - 1), p->src + p->pos - 1);
 				sbuf_release(&sb);
 				return NULL;
 			}
@@ -359,7 +350,7 @@ static struct mnode *parse_primary(struct parser *p)
 	if (c == '\0' || c == '}')
 		parse_fail_at(p, start, "expected an attribute name, a literal or a function call");
 	else
-		parse_fail_at(p, start, "unexpected character '%.*s'", (int)parse_char_len(p, start),
+		parse_fail_at(p, start, "unexpected character '%.*s'", (int)utf8_char_bytes(p->src, p->len, start),
 			      p->src + start);
 	return NULL;
 }

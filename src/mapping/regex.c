@@ -3,6 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "mapping/regex.h"
 #include "util/sbuf.h"
+#include "util/timeutil.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -12,7 +13,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Generous for any sane mapping pattern on a directory value (patterns run
  * on values up to megabytes, and a group repeated over a long value needs a
@@ -24,7 +24,7 @@
 #define MREGEX_HEAP_LIMIT_KIB (64u * 1024u)
 #define MREGEX_JIT_STACK_MAX (64u << 20)
 /* All of one value's search (see mregex_find). */
-#define MREGEX_DEADLINE_NS (250 * 1000000LL)
+#define MREGEX_DEADLINE_USEC 250000u
 
 struct mregex {
 	pcre2_code *code;
@@ -96,20 +96,6 @@ unsigned mregex_groups(const struct mregex *re)
 	return re->groups;
 }
 
-static int64_t mregex_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static size_t mregex_char_len(const char *s, size_t len, size_t pos)
-{
-	size_t next = pos;
-	utf8_next(s, len, &next);
-	return next - pos;
-}
-
 /* Finds the leftmost match at or after `start`. PCRE2's match limit applies at each start
  * position, so a pattern that costs a little less than the limit at every
  * position would run for minutes (a long pattern does it on a short
@@ -119,7 +105,7 @@ static size_t mregex_char_len(const char *s, size_t len, size_t pos)
  * pattern and UTF-8 subject, and are reported the same way rather than as
  * "no match"). */
 static int mregex_find(const struct mregex *re, const char *s, size_t len, size_t start, pcre2_match_data *md,
-		       int64_t deadline)
+		       uint64_t deadline)
 {
 	for (size_t pos = start;;) {
 		int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, pos, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md,
@@ -130,8 +116,8 @@ static int mregex_find(const struct mregex *re, const char *s, size_t len, size_
 			return -E2BIG;
 		if (pos >= len)
 			return 0;
-		pos += mregex_char_len(s, len, pos);
-		if (mregex_now_ns() > deadline)
+		pos += utf8_char_bytes(s, len, pos);
+		if (time_now_mono_usec() > deadline)
 			return -E2BIG;
 	}
 }
@@ -144,7 +130,7 @@ int mregex_match(const struct mregex *re, const char *s, size_t len)
 	if (!md)
 		abort();
 	/* Values are checked UTF-8 before they reach a regex. */
-	int r = mregex_find(re, s, len, 0, md, mregex_now_ns() + MREGEX_DEADLINE_NS);
+	int r = mregex_find(re, s, len, 0, md, time_now_mono_usec() + MREGEX_DEADLINE_USEC);
 	pcre2_match_data_free(md);
 	return r;
 }
@@ -233,7 +219,7 @@ int mregex_replace(const struct mregex *re, const char *s, size_t len, const cha
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
 	if (!md)
 		abort();
-	int64_t deadline = mregex_now_ns() + MREGEX_DEADLINE_NS;
+	uint64_t deadline = time_now_mono_usec() + MREGEX_DEADLINE_USEC;
 	struct sbuf res;
 	sbuf_init(&res);
 	size_t pos = 0, copied = 0;
@@ -266,7 +252,7 @@ int mregex_replace(const struct mregex *re, const char *s, size_t len, const cha
 		}
 		if (pos >= len)
 			break;
-		pos += mregex_char_len(s, len, pos);
+		pos += utf8_char_bytes(s, len, pos);
 	}
 	pcre2_match_data_free(md);
 	if (r >= 0 && res.len + (len - copied) > max)

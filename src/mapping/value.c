@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 void mval_clear(struct mval *v)
@@ -118,9 +117,41 @@ bool mval_is_empty(const struct mval *v)
 	}
 }
 
+/* ASCII only, so the answer does not depend on the locale. */
+static bool value_word_equal(const char *s, size_t len, const char *word)
+{
+	if (strlen(word) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != word[i])
+			return false;
+	}
+	return true;
+}
+
+bool mval_parse_bool_text(const char *s, size_t len, bool *out)
+{
+	static const char *const words[][2] = {
+		{ "true", "false" },
+		{ "yes", "no" },
+		{ "on", "off" },
+		{ "1", "0" },
+	};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		for (int b = 0; b < 2; b++)
+			if (value_word_equal(s, len, words[i][b])) {
+				*out = b == 0;
+				return true;
+			}
+	return false;
+}
+
 bool mval_truthy(const struct mval *v)
 {
-	static const char *const falsy[] = { "false", "no", "off", "0" };
+	bool b;
 	switch (v->type) {
 	case MV_NULL: return false;
 	case MV_BOOL: return v->u.b;
@@ -128,9 +159,8 @@ bool mval_truthy(const struct mval *v)
 	case MV_TIME: return true;
 	case MV_ARRAY: return v->u.arr.n > 0;
 	case MV_STRING:
-		for (size_t i = 0; i < sizeof(falsy) / sizeof(falsy[0]); i++)
-			if (strcasecmp(v->u.str.s, falsy[i]) == 0)
-				return false;
+		if (mval_parse_bool_text(v->u.str.s, v->u.str.len, &b) && !b)
+			return false;
 		return v->u.str.len > 0;
 	}
 	return false;

@@ -51,6 +51,10 @@ void mval_move(struct mval *dst, struct mval *src);
 
 /* "Empty" for default()/coalesce: null, "", or an empty array. */
 bool mval_is_empty(const struct mval *v);
+/* Reads boolean text: true/false, yes/no, on/off, 1/0, in any ASCII case
+ * ("TRUE" is the LDAP Boolean syntax), the whole of s[0..len) and nothing
+ * else. Returns false when s is none of them. */
+bool mval_parse_bool_text(const char *s, size_t len, bool *out);
 /* Truth for if() and not(): null, "", [], false and 0 are false, and so
  * are the strings "false", "no", "off" and "0" in any case (directories
  * store booleans as text); everything else is true. */

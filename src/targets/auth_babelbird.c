@@ -13,6 +13,7 @@
 
 #include "targets/auth.h"
 #include "targets/classify.h"
+#include "util/base64.h"
 #include "util/sbuf.h"
 #include "util/secret.h"
 #include "util/xalloc.h"
@@ -197,25 +198,6 @@ static int babelbird_auth_apply(const void *conf, void *session, struct http_req
 	return 0;
 }
 
-/* Base64 of data (RFC 4648 section 4), or its URL-safe form without
- * padding (section 5, as JWTs want). Caller frees (and wipes: it may hold
- * credentials). */
-static char *bb_base64(const void *data, size_t len, bool url)
-{
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-	int n = EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	if (n < 0)
-		abort();
-	if (url) {
-		while (n > 0 && out[n - 1] == '=')
-			n--;
-		for (int i = 0; i < n; i++)
-			out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-	}
-	out[n] = '\0';
-	return out;
-}
-
 /* The JWT authorizeByJWT.do takes: HS256 over {"client_id","iat","exp"}. */
 static char *bb_jwt(const struct babelbird_auth_conf *c, int64_t now)
 {
@@ -226,8 +208,8 @@ static char *bb_jwt(const struct babelbird_auth_conf *c, int64_t now)
 	json_object_object_add(claims, "exp", json_object_new_int64(now + c->jwt_ttl));
 	const char *payload = json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN |
 									JSON_C_TO_STRING_NOSLASHESCAPE);
-	char *h64 = bb_base64(header, sizeof(header) - 1, true);
-	char *p64 = bb_base64(payload, strlen(payload), true);
+	char *h64 = base64_encode(header, sizeof(header) - 1, true, NULL);
+	char *p64 = base64_encode(payload, strlen(payload), true, NULL);
 	struct sbuf sb;
 	sbuf_init(&sb);
 	sbuf_addf(&sb, "%s.%s", h64, p64);
@@ -236,7 +218,7 @@ static char *bb_jwt(const struct babelbird_auth_conf *c, int64_t now)
 	if (!HMAC(EVP_sha256(), c->client_secret->value, (int)c->client_secret->len, (const unsigned char *)sb.buf,
 		  sb.len, mac, &mac_len))
 		abort();
-	char *sig = bb_base64(mac, mac_len, true);
+	char *sig = base64_encode(mac, mac_len, true, NULL);
 	sbuf_addf(&sb, ".%s", sig);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	free(sig);
@@ -253,7 +235,7 @@ static void bb_add_basic_auth(const struct babelbird_auth_conf *c, struct http_r
 	struct sbuf pair;
 	sbuf_init(&pair);
 	sbuf_addf(&pair, "%s:%s", c->client_id, c->client_secret->value);
-	char *b64 = bb_base64(pair.buf, pair.len, false);
+	char *b64 = base64_encode(pair.buf, pair.len, false, NULL);
 	http_request_add_header(req, "Authorization: Basic %s", b64);
 	OPENSSL_cleanse(pair.buf, pair.len);
 	sbuf_release(&pair);

@@ -6,6 +6,13 @@
 
 #define HASH_SHA256_HEX_LEN 64
 
+#define HASH_MD5_HEX_LEN 32
+
+/* Writes the lowercase hex MD5 of data into out (NUL-terminated), for APIs
+ * and mappings that want one. Returns 0, or -ENOTSUP when this OpenSSL
+ * refuses MD5 (FIPS mode). */
+int hash_md5_hex(const void *data, size_t len, char out[HASH_MD5_HEX_LEN + 1]);
+
 /* Writes the lowercase hex SHA-256 of data into out (NUL-terminated). */
 void hash_sha256_hex(const void *data, size_t len, char out[HASH_SHA256_HEX_LEN + 1]);
 

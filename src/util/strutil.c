@@ -33,3 +33,14 @@ void str_suggest_consider(const char *name, const char *candidate, const char **
 		*best = candidate;
 	}
 }
+
+void str_hex(const void *data, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}

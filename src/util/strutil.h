@@ -13,4 +13,8 @@ size_t str_edit_distance(const char *a, const char *b);
 void str_suggest_consider(const char *name, const char *candidate, const char **best,
 			  size_t *best_distance);
 
+/* Writes the lowercase hex of len bytes of data into out, which holds
+ * 2 * len + 1 bytes (NUL-terminated). */
+void str_hex(const void *data, size_t len, char *out);
+
 #endif

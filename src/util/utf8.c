@@ -84,3 +84,10 @@ size_t utf8_prefix_bytes(const char *str, size_t len, size_t max_chars)
 	}
 	return len;
 }
+
+size_t utf8_char_bytes(const char *s, size_t len, size_t pos)
+{
+	size_t next = pos;
+	utf8_next(s, len, &next);
+	return next - pos;
+}
