@@ -16,6 +16,7 @@ const char *outcome_kind_name(enum outcome_kind k)
 	switch (k) {
 	case OUTCOME_OK: return "ok";
 	case OUTCOME_DUPLICATE: return "duplicate";
+	case OUTCOME_ABSENT: return "absent";
 	case OUTCOME_INVALID: return "invalid";
 	case OUTCOME_AUTH: return "auth";
 	case OUTCOME_THROTTLED: return "throttled";

@@ -24,6 +24,21 @@ const struct target_driver *driver_find(const char *name)
 	return NULL;
 }
 
+unsigned driver_ops(const struct target_driver *d, const void *driver_conf)
+{
+	unsigned ops = d->supported_ops ? d->supported_ops(driver_conf) : d->ops;
+	return ops | OP_BIT(OP_ADD);
+}
+
+const char *push_op_name(enum push_op op)
+{
+	static const char *const names[OP__COUNT] = {
+		[OP_ADD] = "add", [OP_UPDATE] = "update", [OP_DISABLE] = "disable",
+		[OP_ENABLE] = "enable", [OP_DELETE] = "delete", [OP_LOOKUP] = "lookup",
+	};
+	return op < OP__COUNT ? names[op] : "?";
+}
+
 const struct target_driver *const *driver_list(void)
 {
 	return drivers;
