@@ -681,6 +681,22 @@ void mapped_clear(struct mapped *out)
 	memset(out, 0, sizeof(*out));
 }
 
+static bool mapping_field_secret(const struct mapping *m, const char *name)
+{
+	int i = mapping_find(m, name);
+	return i >= 0 && (m->fields[i].schema->flags & FIELD_SECRET);
+}
+
+json_object *mapping_payload_public(const struct mapping *m, json_object *payload)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_foreach(payload, name, v) {
+		if (!mapping_field_secret(m, name))
+			json_object_object_add(o, name, json_object_get(v));
+	}
+	return o;
+}
+
 char *mapping_payload_redacted(const struct mapping *m, json_object *payload)
 {
 	json_object *copy = NULL;

@@ -90,6 +90,11 @@ struct mapping_field_result {
 int mapping_explain(const struct mapping *m, const struct entry *e,
 		    void (*fn)(const struct mapping_field_result *r, void *ud), void *ud);
 
+/* The payload without its secret fields (values shared with payload), for
+ * updates: a password must not be reset on every change of a phone
+ * number. Caller puts. */
+json_object *mapping_payload_public(const struct mapping *m, json_object *payload);
+
 /* The payload as JSON text with secret fields replaced by "********", for
  * --dry-run and logs. Caller frees. */
 char *mapping_payload_redacted(const struct mapping *m, json_object *payload);

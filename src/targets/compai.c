@@ -7,11 +7,24 @@
  * already there, deactivated members are reactivated rather than added
  * again, people without a known user id may be invited by email, and
  * adds go in bulk (up to 1000, partial success). Error texts are the
- * server's own: {"statusCode":400,"message":"..." or [...],"error":"..."}. */
+ * server's own: {"statusCode":400,"message":"..." or [...],"error":"..."}.
+ *
+ * Beyond adds: an update is PATCH /v1/people/{id}; deprovisioning is
+ * DELETE /v1/people/{id}, which in Comp AI deactivates the member (the
+ * server sets deactivated and isActive false, ends the person's sessions
+ * and unassigns their tasks; the member stays, listed with
+ * includeDeactivated) rather than PATCH isActive:false, which leaves the
+ * person signed in and, not being "deactivated", still counts as a member
+ * for adds. There is no hard delete (servers before reactivation existed
+ * deleted the row; the current one never does), so OP_DELETE is not
+ * offered. A deactivated member comes back with PATCH
+ * /v1/people/{id}/reactivate, as in the add. A member whose id the state
+ * cache does not have is found in the listing, like an add. */
 #include "config.h"
 
 #include "http/encode.h"
 #include "mapping/checks.h"
+#include "mapping/mapping.h"
 #include "targets/classify.h"
 #include "targets/drivers.h"
 #include "targets/target.h"
@@ -37,9 +50,17 @@ enum compai_stage {
 	CA_ADD,		/* waiting for, or in, a bulk add */
 	CA_REACTIVATE,
 	CA_INVITE,
+	CA_OP,		/* an update, deactivation or reactivation is out */
 };
 
 static const char *const compai_departments[] = { "none", "admin", "gov", "hr", "it", "itsm", "qms", NULL };
+
+/* What PATCH /v1/people/{id} is sent. Not userId (it would hand the
+ * membership to another person) and not email (the update DTO takes it,
+ * but it renames the user's login everywhere, not just here). */
+static const char *const compai_update_fields[] = {
+	"role", "department", "isActive", "fleetDmLabelId", "jobTitle", NULL,
+};
 
 /* What POST /v1/people accepts; the server refuses anything else. */
 static const char *const compai_member_fields[] = {
@@ -84,6 +105,7 @@ struct compai_member {
 	char *user_id;	/* NULL when the listing did not say */
 	char *email;	/* lower case; NULL when the listing did not say */
 	bool active;
+	bool deactivated;	/* offboarded (DELETE), not just isActive false */
 	bool gone;	/* vanished since the listing (a 404 on it) */
 };
 
@@ -251,6 +273,7 @@ static bool compai_load(struct compai_state *st, json_object *body)
 		cm->email = email ? compai_lower(email) : NULL;
 		/* Either flag says so: the server keeps both. */
 		cm->active = !compai_bool_is(m, "isActive", false) && !compai_bool_is(m, "deactivated", true);
+		cm->deactivated = compai_bool_is(m, "deactivated", true);
 		if (cm->email)
 			st->by_email[st->n_email++] = cm;
 		if (cm->user_id)
@@ -451,9 +474,60 @@ out:
 
 static json_object *compai_payload(struct push_item *it)
 {
-	if (!it->payload)
+	/* A member deprovisioned after it left the directory has neither. */
+	if (!it->payload && it->payload_text)
 		it->payload = json_tokener_parse(it->payload_text);
 	return it->payload;
+}
+
+/* Who the member is: the payload's email and user id or, for an entry
+ * gone from the directory (no payload), its member key when the key is
+ * one of them. Borrowed. */
+static void compai_who(struct target *t, struct push_item *it, const char **email, const char **uid)
+{
+	json_object *payload = compai_payload(it);
+	const char *kf = mapping_key_field(t->conf->mapping);
+
+	*email = classify_json_text(payload, "email");
+	*uid = classify_json_text(payload, "userId");
+	if (payload || it->payload_text || it->op == OP_ADD || !it->key || !kf)
+		return;
+	if (strcmp(kf, "email") == 0)
+		*email = it->key;
+	else if (strcmp(kf, "userId") == 0)
+		*uid = it->key;
+}
+
+static bool compai_mapped(const struct target *t, const char *field)
+{
+	const struct mapping *m = t->conf->mapping;
+	size_t n = mapping_field_count(m);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(mapping_field_name(m, i), field) == 0)
+			return true;
+	return false;
+}
+
+/* The update: the payload's updatable fields. A field the mapping has
+ * but gives no value for this time is cleared, so the member follows the
+ * directory; a field the mapping leaves out stays as Comp AI has it
+ * (someone may keep it by hand). isActive without a value is left alone:
+ * deactivating is deprovisioning's business. */
+static json_object *compai_update_body(struct target *t, struct push_item *it)
+{
+	json_object *payload = compai_payload(it), *body = json_object_new_object(), *v;
+	for (const char *const *f = compai_update_fields; *f; f++) {
+		if (payload && json_object_object_get_ex(payload, *f, &v) && v)
+			json_object_object_add(body, *f, json_object_get(v));
+		else if (!compai_mapped(t, *f) || strcmp(*f, "isActive") == 0)
+			continue;
+		else if (strcmp(*f, "department") == 0)
+			/* The server's own "no department"; it takes no null. */
+			json_object_object_add(body, *f, json_object_new_string("none"));
+		else
+			json_object_object_add(body, *f, NULL);
+	}
+	return body;
 }
 
 /* The member body: the whitelisted fields of the payload. */
@@ -489,6 +563,23 @@ static void compai_build_reactivate(const struct compai_conf *c, const struct pu
 	char *id = encode_url_component(it->remote_id, strlen(it->remote_id));
 	compai_request(req, "PATCH", xasprintf("%s/%s/reactivate", c->people_url, id));
 	free(id);
+}
+
+/* The request of a non-add op for the member it->remote_id. */
+static void compai_build_op(struct target *t, struct push_item *it, struct http_request *req)
+{
+	const struct compai_conf *c = t->conf->driver_conf;
+	char *id;
+
+	if (it->op == OP_ENABLE) {
+		compai_build_reactivate(c, it, req);
+		return;
+	}
+	id = encode_url_component(it->remote_id, strlen(it->remote_id));
+	compai_request(req, it->op == OP_UPDATE ? "PATCH" : "DELETE", xasprintf("%s/%s", c->people_url, id));
+	free(id);
+	if (it->op == OP_UPDATE)
+		compai_set_json(req, compai_update_body(t, it));
 }
 
 static void compai_build_invite(const struct compai_conf *c, struct push_item *it, struct http_request *req)
@@ -631,6 +722,168 @@ out:
 	json_object_put(body);
 }
 
+/* ------------------------------------------------------------ other ops */
+
+static enum step_result compai_op_send(struct target *t, struct push_item *it, const char *id,
+				       struct http_request *req)
+{
+	if (id != it->remote_id) {
+		free(it->remote_id);
+		it->remote_id = xstrdup(id);
+	}
+	it->stage = CA_OP;
+	compai_build_op(t, it, req);
+	return STEP_SEND;
+}
+
+/* A non-add op before any listing: straight to the member when its id is
+ * known (a lookup always reads the listing: the id of an add that never
+ * answered is not). true when decided, with *r. */
+static bool compai_op_start(struct target *t, struct push_item *it, struct http_request *req,
+			    struct outcome *out, enum step_result *r)
+{
+	const char *email, *uid;
+
+	if (it->op != OP_UPDATE && it->op != OP_DISABLE && it->op != OP_ENABLE && it->op != OP_LOOKUP) {
+		outcome_set(out, OUTCOME_PERMANENT, "Comp AI cannot %s a member (it only deactivates them)",
+			    push_op_name(it->op));
+		*r = STEP_DONE;
+		return true;
+	}
+	if (it->op != OP_LOOKUP && it->remote_id && *it->remote_id) {
+		*r = compai_op_send(t, it, it->remote_id, req);
+		return true;
+	}
+	compai_who(t, it, &email, &uid);
+	if (!email && !uid) {
+		outcome_set(out, OUTCOME_PERMANENT,
+			    "no member id stored, and neither email nor userId known: cannot find the member");
+		*r = STEP_DONE;
+		return true;
+	}
+	return false;
+}
+
+/* A non-add op once the listing is at hand. */
+static enum step_result compai_op_decide(struct target *t, struct push_item *it, struct http_request *req,
+					 struct outcome *out)
+{
+	const char *email, *uid;
+
+	compai_who(t, it, &email, &uid);
+	struct compai_member *m = compai_find(t->drv, email, uid);
+	if (!m) {
+		outcome_set(out, OUTCOME_ABSENT, "not a member of the organization (%s)",
+			    email ? email : uid);
+		return STEP_DONE;
+	}
+	switch (it->op) {
+	case OP_LOOKUP:
+		/* What the add would have counted as there (compai_decide). */
+		if (m->active || compai_bool_is(compai_payload(it), "isActive", false))
+			break;
+		outcome_set(out, OUTCOME_ABSENT, "only a deactivated member (%s): the add reactivates it",
+			    m->id);
+		return STEP_DONE;
+	case OP_UPDATE:
+		/* The server does not update deactivated members (404). */
+		if (m->deactivated) {
+			outcome_set(out, OUTCOME_ABSENT, "member %s is deactivated", m->id);
+			return STEP_DONE;
+		}
+		return compai_op_send(t, it, m->id, req);
+	case OP_DISABLE:
+		/* Deactivating again would unassign and notify all over. */
+		if (!m->deactivated)
+			return compai_op_send(t, it, m->id, req);
+		outcome_set(out, OUTCOME_OK, "already deactivated (%s)", m->id);
+		break;
+	case OP_ENABLE:
+		if (!m->active)
+			return compai_op_send(t, it, m->id, req);
+		outcome_set(out, OUTCOME_OK, "already active (%s)", m->id);
+		break;
+	default:
+		outcome_set(out, OUTCOME_PERMANENT, "internal error: op %s", push_op_name(it->op));
+		return STEP_DONE;
+	}
+	if (it->op == OP_LOOKUP)
+		outcome_set(out, OUTCOME_OK, "a member of the organization (%s)", m->id);
+	out->remote_id = xstrdup(m->id);
+	return STEP_DONE;
+}
+
+/* DELETE refuses some members whatever the credentials (the owner, Comp
+ * AI's own staff, the key's own user) with a 403 whose words say so;
+ * missing permissions say "access denied", "lacks ... scope" and alike. */
+static bool compai_refused_removal(const struct http_response *resp, json_object *body)
+{
+	const char *msg = classify_json_text(body, "message");
+	return resp->status == 403 && msg && strcasestr(msg, "remov");
+}
+
+static enum step_result compai_op_answer(struct target *t, struct push_item *it,
+					 const struct http_response *resp, struct outcome *out)
+{
+	struct compai_state *st = t->drv;
+	json_object *body = classify_json_body(resp);
+	const char *email, *uid, *id;
+	char *r;
+
+	if (it->op == OP_DISABLE && compai_refused_removal(resp, body)) {
+		r = compai_reason(body, resp);
+		outcome_set(out, OUTCOME_INVALID, "Comp AI refuses to deactivate member %s: %s",
+			    it->remote_id, r);
+		free(r);
+		goto out;
+	}
+	if (compai_common(resp, body, out))
+		goto out;
+	if (resp->status == 404) {
+		/* Gone, or deactivated (an update is a 404 then): the listing
+		 * no longer says which, so the next member reads it again. */
+		st->loaded_at = 0;
+		r = compai_reason(body, resp);
+		outcome_set(out, OUTCOME_ABSENT, "no member %s at Comp AI: %s", it->remote_id, r);
+		free(r);
+		goto out;
+	}
+	if (resp->status != 200 && resp->status != 201) {
+		compai_unexpected(resp, body, out);
+		goto out;
+	}
+	id = compai_string(body, "id");
+	compai_who(t, it, &email, &uid);
+	struct compai_member *m = compai_find(st, email, uid);
+	switch (it->op) {
+	case OP_UPDATE:
+		outcome_set(out, OUTCOME_OK, "updated member %s", id ? id : it->remote_id);
+		if (m && json_object_object_get_ex(compai_payload(it), "isActive", NULL))
+			m->active = !compai_bool_is(compai_payload(it), "isActive", false);
+		break;
+	case OP_DISABLE:
+		/* {"success":true,"deletedMember":{"id",...}} */
+		id = classify_json_path_text(body, "deletedMember.id");
+		outcome_set(out, OUTCOME_OK, "deactivated member %s", id ? id : it->remote_id);
+		if (m) {
+			m->active = false;
+			m->deactivated = true;
+		}
+		break;
+	default:
+		outcome_set(out, OUTCOME_OK, "reactivated member %s", id ? id : it->remote_id);
+		if (m) {
+			m->active = true;
+			m->deactivated = false;
+		}
+		break;
+	}
+	out->remote_id = xstrdup(id ? id : it->remote_id);
+out:
+	json_object_put(body);
+	return STEP_DONE;
+}
+
 static enum step_result compai_step(struct target *t, struct push_item *it, const struct http_response *resp,
 				    struct http_request *req, bool *creates, struct outcome *out)
 {
@@ -639,6 +892,11 @@ static enum step_result compai_step(struct target *t, struct push_item *it, cons
 
 	switch ((enum compai_stage)it->stage) {
 	case CA_LIST:
+		if (!resp && it->op != OP_ADD) {
+			enum step_result r;
+			if (compai_op_start(t, it, req, out, &r))
+				return r;
+		}
 		if (resp) {
 			st->listing_until = 0;
 			if (compai_read_list(t, it, resp, out) < 0)
@@ -657,6 +915,8 @@ static enum step_result compai_step(struct target *t, struct push_item *it, cons
 				http_request_add_query(req, "includeDeactivated", "true");
 			return STEP_SEND;
 		}
+		if (it->op != OP_ADD)
+			return compai_op_decide(t, it, req, out);
 		return compai_decide(t, it, req, creates, out);
 	case CA_ADD:
 		return STEP_BATCH;
@@ -673,6 +933,11 @@ static enum step_result compai_step(struct target *t, struct push_item *it, cons
 		}
 		compai_build_invite(c, it, req);
 		*creates = true;
+		return STEP_SEND;
+	case CA_OP:
+		if (resp)
+			return compai_op_answer(t, it, resp, out);
+		compai_build_op(t, it, req);
 		return STEP_SEND;
 	}
 	outcome_set(out, OUTCOME_PERMANENT, "internal error: unknown stage %d", it->stage);
@@ -854,6 +1119,8 @@ const struct target_driver driver_compai = {
 	.auth_required = true,
 	.default_rate_limit = 1.5,
 	.max_batch = COMPAI_MAX_BATCH,
+	/* No OP_DELETE: Comp AI only deactivates (see the top of this file). */
+	.ops = OP_BIT(OP_UPDATE) | OP_BIT(OP_DISABLE) | OP_BIT(OP_ENABLE) | OP_BIT(OP_LOOKUP),
 	.configure = compai_configure,
 	.free_config = compai_free_config,
 	.open = compai_open,

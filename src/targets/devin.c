@@ -8,11 +8,21 @@
  * unknown people may be invited (POST /v2/enterprise/members/invite).
  *
  * A member's journey: its user id from the payload, the identity cache or
- * a lookup (after an invitation, when enabled), then the batched add. */
+ * a lookup (after an invitation, when enabled), then the batched add.
+ *
+ * Beyond adds: since re-adding is idempotent and the add takes org_role
+ * and group_names, an update is the add again, for the one member, with
+ * the role and groups of its new payload (a member's own org_role or
+ * group_names also send its add alone: a batch carries one of each).
+ * Removal is DELETE .../organizations/{org_id}/members/{user_id}; there is
+ * no way to deactivate. A lookup pages through the organization's members
+ * (GET .../organizations/{org_id}/members, skip/limit <= 200), though the
+ * engine needs none: an interrupted add is simply sent again. */
 #include "config.h"
 
 #include "http/encode.h"
 #include "mapping/checks.h"
+#include "mapping/mapping.h"
 #include "targets/classify.h"
 #include "targets/drivers.h"
 #include "targets/target.h"
@@ -33,6 +43,8 @@
 /* Pages read before giving up on one email: the filter should make one
  * enough, and a server that ignored it must not be paged through forever. */
 #define DEVIN_LOOKUP_MAX_PAGES 50
+/* An organization's members are read whole: 500 pages are 100000. */
+#define DEVIN_MEMBERS_MAX_PAGES 500
 #define DEVIN_MAX_BATCH 100
 #define DEVIN_ID_MAX_CHARS 256
 #define DEVIN_REASON_CHARS 300
@@ -47,7 +59,13 @@ enum devin_phase {
 	DV_INVITE,	/* unknown: invite the email */
 	DV_RELOOKUP,	/* invited: find the new user's id */
 	DV_READY,	/* resolved: waiting for the batched add */
+	DV_SENT,	/* the member's own request is out (add, update, removal) */
+	DV_MEMBERS,	/* a lookup reads the organization's members */
 };
+
+/* What a 422 blames, besides users. */
+#define DV_BLAME_ORG 0x1u	/* the organization */
+#define DV_BLAME_SETTING 0x2u	/* org_role or group_names */
 
 /* Opaque ids: printable, no spaces (they go into JSON and the state cache). */
 static bool devin_id_ok(const char *s, size_t len)
@@ -60,12 +78,17 @@ static bool devin_id_ok(const char *s, size_t len)
 	return true;
 }
 
+static const char *const devin_roles[] = { "org_admin", "org_member", NULL };
+
 static const struct field_schema devin_fields[] = {
 	/* 254: the longest address SMTP can carry (RFC 5321). */
 	{ .name = "email", .type = FT_STRING, .flags = FIELD_REQUIRED, .min_chars = 3, .max_chars = 254,
 	  .check = check_email, .check_desc = "an email address" },
 	{ .name = "user_id", .type = FT_STRING, .min_chars = 1, .max_chars = DEVIN_ID_MAX_CHARS,
 	  .check = devin_id_ok, .check_desc = "a Devin user id: no spaces or control characters" },
+	/* Per member, over the target's org_role and group_names. */
+	{ .name = "org_role", .type = FT_STRING, .enum_values = devin_roles },
+	{ .name = "group_names", .type = FT_STRING_LIST, .min_chars = 1 },
 };
 
 static const struct cfg_key devin_keys[] = {
@@ -192,9 +215,25 @@ static void devin_set_id(struct push_item *it, const char *id)
 	it->remote_id = xstrdup(id);
 }
 
+/* Whether the target's member key is this field. */
+static bool devin_key_is(const struct target *t, const char *field)
+{
+	const char *kf = mapping_key_field(t->conf->mapping);
+	return kf && strcmp(kf, field) == 0;
+}
+
+/* The member's email: the payload's or, for an entry gone from the
+ * directory (no payload), its member key when the key is the email. */
+static const char *devin_email(const struct target *t, const struct push_item *it)
+{
+	if (it->payload || it->payload_text || it->op == OP_ADD)
+		return classify_json_text(it->payload, "email");
+	return it->key && devin_key_is(t, "email") ? it->key : NULL;
+}
+
 static void devin_forget_id(struct target *t, struct push_item *it)
 {
-	const char *email = classify_json_text(it->payload, "email");
+	const char *email = devin_email(t, it);
 	const char *given = classify_json_text(it->payload, "user_id");
 	/* An id the directory supplied was never cached. */
 	if (email && !(given && *given)) {
@@ -207,37 +246,88 @@ static void devin_forget_id(struct target *t, struct push_item *it)
 	it->resolved_id = it->remote_id = NULL;
 }
 
-/* The id this member already has: mapped by the directory, or cached by
- * an earlier lookup. */
+/* The id this member already has: mapped by the directory, stored by the
+ * state cache (not for adds), or cached by an earlier lookup. A removal
+ * takes the stored id first: it names the user that was added. */
 static bool devin_known_id(struct target *t, struct push_item *it, const char *email)
 {
 	const char *given = classify_json_text(it->payload, "user_id");
-	if (given && *given) {
-		devin_set_id(it, given);
-		return true;
+	const char *stored = it->op != OP_ADD && it->remote_id && *it->remote_id ? it->remote_id : NULL;
+	char *id = NULL;
+
+	if (stored && it->op == OP_DELETE)
+		id = xstrdup(stored);
+	else if (given && *given)
+		id = xstrdup(given);
+	else if (stored)
+		id = xstrdup(stored);
+	else if (!it->payload && !it->payload_text && it->op != OP_ADD && it->key &&
+		 devin_key_is(t, "user_id"))
+		id = xstrdup(it->key);
+	if (!id && email) {
+		char *k = devin_cache_key(email);
+		if (target_identity_get(t, k, &id) < 0)
+			id = NULL;
+		free(k);
 	}
-	char *k = devin_cache_key(email), *id = NULL;
-	bool found = target_identity_get(t, k, &id) == 0;
-	if (found)
-		devin_set_id(it, id);
+	if (!id)
+		return false;
+	devin_set_id(it, id);
 	free(id);
-	free(k);
-	return found;
+	return true;
+}
+
+/* The role and groups a member is added with: its payload's, else the
+ * target's. The groups are the payload's array (borrowed) or NULL. */
+static const char *devin_role(const struct devin_conf *c, json_object *payload)
+{
+	const char *r = classify_json_text(payload, "org_role");
+	return r && *r ? r : c->org_role;
+}
+
+static json_object *devin_own_groups(json_object *payload)
+{
+	json_object *g;
+	if (!json_object_is_type(payload, json_type_object) ||
+	    !json_object_object_get_ex(payload, "group_names", &g) ||
+	    !json_object_is_type(g, json_type_array))
+		return NULL;
+	return g;
+}
+
+/* Whether the member's role or groups differ from the target's: then its
+ * add cannot go in a batch, which carries one role and one set of groups. */
+static bool devin_own_settings(const struct devin_conf *c, json_object *payload)
+{
+	const char *role = devin_role(c, payload);
+	json_object *groups = devin_own_groups(payload);
+
+	if ((role == NULL) != (c->org_role == NULL) || (role && strcmp(role, c->org_role) != 0))
+		return true;
+	if (!groups)
+		return false;
+	size_t n = json_object_array_length(groups), i = 0;
+	for (; i < n && c->group_names && c->group_names[i]; i++) {
+		const char *g = json_object_get_string(json_object_array_get_idx(groups, i));
+		if (!g || strcmp(g, c->group_names[i]) != 0)
+			return true;
+	}
+	return i != n || (c->group_names && c->group_names[i]);
 }
 
 /* The API's words in a 422 (FastAPI's {"detail":[{loc,msg,type}]}, or a
  * plain {"detail":"..."}), else the status and body. Caller frees.
- * *org_level is set when an entry blames the organization or another
- * setting of the request rather than a user. */
-static char *devin_detail(const struct http_response *resp, bool *org_level)
+ * *blame gets DV_BLAME_ORG when an entry blames the organization,
+ * DV_BLAME_SETTING when it blames org_role or group_names. */
+static char *devin_detail(const struct http_response *resp, unsigned *blame)
 {
 	json_object *body = classify_json_body(resp), *detail = NULL;
 	struct sbuf sb;
 	char *r;
 
 	sbuf_init(&sb);
-	if (org_level)
-		*org_level = false;
+	if (blame)
+		*blame = 0;
 	if (body)
 		json_object_object_get_ex(body, "detail", &detail);
 	if (detail && json_object_is_type(detail, json_type_array)) {
@@ -247,16 +337,17 @@ static char *devin_detail(const struct http_response *resp, bool *org_level)
 			const char *msg = classify_json_text(e, "msg");
 			if (msg)
 				sbuf_addf(&sb, "%s%s", sb.len ? "; " : "", msg);
-			if (!org_level || !e || !json_object_object_get_ex(e, "loc", &loc) ||
+			if (!blame || !e || !json_object_object_get_ex(e, "loc", &loc) ||
 			    !json_object_is_type(loc, json_type_array))
 				continue;
 			for (size_t k = 0; k < json_object_array_length(loc); k++) {
 				json_object *part = json_object_array_get_idx(loc, k);
 				const char *p = json_object_is_type(part, json_type_string) ? json_object_get_string(part)
 											     : "";
-				if (!strcmp(p, "org_ids") || !strcmp(p, "org_id") || !strcmp(p, "org_role") ||
-				    !strcmp(p, "group_names"))
-					*org_level = true;
+				if (!strcmp(p, "org_ids") || !strcmp(p, "org_id"))
+					*blame |= DV_BLAME_ORG;
+				else if (!strcmp(p, "org_role") || !strcmp(p, "group_names"))
+					*blame |= DV_BLAME_SETTING;
 			}
 		}
 	} else if (detail && json_object_is_type(detail, json_type_string)) {
@@ -313,9 +404,11 @@ static void devin_build_invite(const struct devin_conf *c, const char *email, st
 	devin_post_json(req, c->invite_url, body);
 }
 
-static void devin_build_batch(struct target *t, struct push_item **items, size_t n, struct http_request *req)
+/* The add of n members with role (NULL: the API's default) and groups
+ * (a JSON array, or NULL for the target's). */
+static void devin_build_add(const struct devin_conf *c, struct push_item **items, size_t n, const char *role,
+			    json_object *own_groups, struct http_request *req)
 {
-	const struct devin_conf *c = t->conf->driver_conf;
 	json_object *body = json_object_new_object(), *ids = json_object_new_array(), *orgs = json_object_new_array();
 
 	for (size_t i = 0; i < n; i++)
@@ -323,15 +416,79 @@ static void devin_build_batch(struct target *t, struct push_item **items, size_t
 	json_object_object_add(body, "user_ids", ids);
 	json_object_array_add(orgs, json_object_new_string(c->org_id));
 	json_object_object_add(body, "org_ids", orgs);
-	if (c->org_role)
-		json_object_object_add(body, "org_role", json_object_new_string(c->org_role));
-	if (c->group_names) {
+	if (role)
+		json_object_object_add(body, "org_role", json_object_new_string(role));
+	if (own_groups) {
+		json_object_object_add(body, "group_names", json_object_get(own_groups));
+	} else if (c->group_names) {
 		json_object *groups = json_object_new_array();
 		for (char **g = c->group_names; *g; g++)
 			json_object_array_add(groups, json_object_new_string(*g));
 		json_object_object_add(body, "group_names", groups);
 	}
 	devin_post_json(req, c->add_url, body);
+}
+
+static void devin_build_batch(struct target *t, struct push_item **items, size_t n, struct http_request *req)
+{
+	const struct devin_conf *c = t->conf->driver_conf;
+	devin_build_add(c, items, n, c->org_role, NULL, req);
+}
+
+static void devin_build_remove(const struct devin_conf *c, const char *user_id, struct http_request *req)
+{
+	char *id = encode_url_component(user_id, strlen(user_id));
+	req->method = "DELETE";
+	free(req->url);
+	req->url = xasprintf("%s/%s", c->add_url, id);
+	http_request_add_header(req, "Accept: application/json");
+	free(id);
+}
+
+static void devin_build_members(const struct devin_conf *c, unsigned page, struct http_request *req)
+{
+	char skip[32], limit[16];
+	snprintf(skip, sizeof(skip), "%u", page * DEVIN_LOOKUP_LIMIT);
+	snprintf(limit, sizeof(limit), "%d", DEVIN_LOOKUP_LIMIT);
+	req->method = "GET";
+	free(req->url);
+	req->url = xstrdup(c->add_url);
+	http_request_add_query(req, "skip", skip);
+	http_request_add_query(req, "limit", limit);
+	http_request_add_header(req, "Accept: application/json");
+}
+
+/* With the member's user id known: its add (batched, or alone with its
+ * own role and groups), its update or its removal. */
+static enum step_result devin_act(struct target *t, struct push_item *it, struct http_request *req,
+				  bool *creates, struct outcome *out)
+{
+	const struct devin_conf *c = t->conf->driver_conf;
+	struct push_item *one[] = { it };
+
+	switch (it->op) {
+	case OP_ADD:
+		if (!devin_own_settings(c, it->payload)) {
+			it->stage = DV_READY;
+			return STEP_BATCH;
+		}
+		/* fall through */
+	case OP_UPDATE:
+		/* Re-adding sets the role and groups of an existing member, and
+		 * adds one that is gone: it may create. */
+		it->stage = DV_SENT;
+		devin_build_add(c, one, 1, devin_role(c, it->payload), devin_own_groups(it->payload), req);
+		*creates = true;
+		return STEP_SEND;
+	case OP_DELETE:
+		it->stage = DV_SENT;
+		devin_build_remove(c, it->resolved_id, req);
+		return STEP_SEND;
+	default:
+		break;
+	}
+	outcome_set(out, OUTCOME_PERMANENT, "internal error: devin cannot %s", push_op_name(it->op));
+	return STEP_DONE;
 }
 
 /* ------------------------------------------------------------ answers */
@@ -375,19 +532,20 @@ out:
 	return r;
 }
 
-static enum step_result devin_resolved(struct target *t, struct push_item *it, const char *email, const char *id)
+static enum step_result devin_resolved(struct target *t, struct push_item *it, const char *email,
+				       const char *id, struct http_request *req, bool *creates,
+				       struct outcome *out)
 {
 	char *k = devin_cache_key(email);
 	target_identity_put(t, k, id);
 	free(k);
 	devin_set_id(it, id);
-	it->stage = DV_READY;
-	return STEP_BATCH;
+	return devin_act(t, it, req, creates, out);
 }
 
 static enum step_result devin_lookup_answer(struct target *t, struct push_item *it, const char *email,
 					    const struct http_response *resp, struct http_request *req,
-					    struct outcome *out)
+					    bool *creates, struct outcome *out)
 {
 	const struct devin_conf *c = t->conf->driver_conf;
 	enum devin_phase phase = (enum devin_phase)(it->stage & DEVIN_PHASE_MASK);
@@ -412,7 +570,7 @@ static enum step_result devin_lookup_answer(struct target *t, struct push_item *
 	}
 	enum devin_found f = devin_find(resp, email, &id);
 	if (f == DV_FOUND) {
-		enum step_result sr = devin_resolved(t, it, email, id);
+		enum step_result sr = devin_resolved(t, it, email, id, req, creates, out);
 		free(id);
 		return sr;
 	}
@@ -427,6 +585,11 @@ static enum step_result devin_lookup_answer(struct target *t, struct push_item *
 		it->stage = (int)(phase | (page + 1) << DEVIN_PAGE_SHIFT);
 		devin_build_lookup(c, email, page + 1, req);
 		return STEP_SEND;
+	}
+	if (it->op != OP_ADD) {
+		/* No such user, so no such member: nothing to update or remove. */
+		outcome_set(out, OUTCOME_ABSENT, "no Devin user with email %s", email);
+		return STEP_DONE;
 	}
 	if (phase == DV_RELOOKUP) {
 		/* Invited users may take a while to be listed; the in-cycle
@@ -473,48 +636,6 @@ static enum step_result devin_invite_answer(struct target *t, struct push_item *
 	return STEP_DONE;
 }
 
-static enum step_result devin_step(struct target *t, struct push_item *it, const struct http_response *resp,
-				   struct http_request *req, bool *creates, struct outcome *out)
-{
-	const struct devin_conf *c = t->conf->driver_conf;
-	const char *email = classify_json_text(it->payload, "email");
-	enum devin_phase phase = (enum devin_phase)(it->stage & DEVIN_PHASE_MASK);
-	unsigned page = (unsigned)it->stage >> DEVIN_PAGE_SHIFT;
-
-	*creates = false;
-	if (!email || !*email) {
-		outcome_set(out, OUTCOME_INVALID, "the payload has no email");
-		return STEP_DONE;
-	}
-	switch (phase) {
-	case DV_LOOKUP:
-	case DV_RELOOKUP:
-		if (resp)
-			return devin_lookup_answer(t, it, email, resp, req, out);
-		if (phase == DV_LOOKUP && page == 0 && devin_known_id(t, it, email)) {
-			it->stage = DV_READY;
-			return STEP_BATCH;
-		}
-		devin_build_lookup(c, email, page, req);
-		return STEP_SEND;
-	case DV_INVITE:
-		if (resp)
-			return devin_invite_answer(t, it, email, resp, req, out);
-		/* Not a creating request: the member is only added by the
-		 * batch, and a repeated invitation after a crash is harmless. */
-		devin_build_invite(c, email, req);
-		return STEP_SEND;
-	case DV_READY:
-		if (it->resolved_id)
-			return STEP_BATCH;
-		break;
-	}
-	/* A stage we never set: start over rather than guess. */
-	it->stage = DV_LOOKUP;
-	devin_build_lookup(c, email, 0, req);
-	return STEP_SEND;
-}
-
 static void devin_classify_batch(struct target *t, const struct http_response *resp, struct push_item **items,
 				 size_t n, struct outcome *outs)
 {
@@ -551,9 +672,9 @@ static void devin_classify_batch(struct target *t, const struct http_response *r
 		goto out;
 	}
 	if (st == 422) {
-		bool org_level;
-		r = devin_detail(resp, &org_level);
-		if (org_level) {
+		unsigned blame;
+		r = devin_detail(resp, &blame);
+		if (blame) {
 			/* Every member would fail alike: splitting cannot help,
 			 * and marking them invalid would outlive a config fix. */
 			for (size_t i = 0; i < n; i++)
@@ -581,6 +702,259 @@ out:
 	json_object_put(body);
 }
 
+/* ------------------------------------------------------------ other ops */
+
+/* The answer to a member's own add or update: a batch of one. */
+static enum step_result devin_sent_add(struct target *t, struct push_item *it,
+				       const struct http_response *resp, struct outcome *out)
+{
+	const struct devin_conf *c = t->conf->driver_conf;
+	struct push_item *one[] = { it };
+	unsigned blame = 0;
+	char *r;
+
+	/* The member's own role or groups refused: its payload's fault. */
+	if (resp->status == 422 && devin_own_settings(c, it->payload)) {
+		r = devin_detail(resp, &blame);
+		if (blame == DV_BLAME_SETTING) {
+			outcome_set(out, OUTCOME_INVALID,
+				    "Devin refused the org_role or group_names of user %s: %s",
+				    it->resolved_id, r);
+			free(r);
+			return STEP_DONE;
+		}
+		free(r);
+	}
+	devin_classify_batch(t, resp, one, 1, out);
+	if (it->op != OP_UPDATE)
+		return STEP_DONE;
+	if (out->kind == OUTCOME_OK) {
+		const char *role = devin_role(c, it->payload);
+		outcome_set(out, OUTCOME_OK, "added again to organization %s%s%s", c->org_id,
+			    role ? " as " : "", role ? role : "");
+	} else if (out->kind == OUTCOME_INVALID) {
+		/* Devin does not know the user (any more): the member is not
+		 * there, and the add finds out who the person is now. */
+		out->kind = OUTCOME_ABSENT;
+	}
+	return STEP_DONE;
+}
+
+/* DELETE .../members/{user_id}: 200 {"status":"success"}; 404 not a
+ * member; 422 for an unknown user or organization (*guess*, like the add:
+ * Devin documents only 200 and 422). */
+static enum step_result devin_removed(struct target *t, struct push_item *it,
+				      const struct http_response *resp, struct outcome *out)
+{
+	const struct devin_conf *c = t->conf->driver_conf;
+	long st = resp->status;
+	unsigned blame;
+	char *r;
+
+	if (classify_common(resp, out))
+		return STEP_DONE;
+	if (st >= 200 && st < 300) {
+		outcome_set(out, OUTCOME_OK, "removed user %s from organization %s", it->resolved_id,
+			    c->org_id);
+		return STEP_DONE;
+	}
+	if (st == 404) {
+		r = devin_detail(resp, NULL);
+		outcome_set(out, OUTCOME_ABSENT, "user %s is not a member of organization %s: %s",
+			    it->resolved_id, c->org_id, r);
+		free(r);
+		return STEP_DONE;
+	}
+	if (st == 422) {
+		r = devin_detail(resp, &blame);
+		if (blame & DV_BLAME_ORG) {
+			outcome_set(out, OUTCOME_PERMANENT,
+				    "Devin refused the request for organization %s: %s", c->org_id, r);
+		} else {
+			outcome_set(out, OUTCOME_ABSENT, "Devin does not know user %s: %s", it->resolved_id,
+				    r);
+			devin_forget_id(t, it);
+		}
+		free(r);
+		return STEP_DONE;
+	}
+	r = classify_status_reason(resp);
+	outcome_set(out, OUTCOME_PERMANENT, "unexpected answer to the removal of user %s: %s",
+		    it->resolved_id, r);
+	free(r);
+	return STEP_DONE;
+}
+
+/* Whether id is one this member is known by: mapped, stored or cached. */
+static bool devin_is_member_id(struct target *t, struct push_item *it, const char *email, const char *id)
+{
+	const char *given = classify_json_text(it->payload, "user_id");
+	char *cached = NULL, *k;
+	bool same;
+
+	if ((given && strcmp(given, id) == 0) || (it->remote_id && strcmp(it->remote_id, id) == 0))
+		return true;
+	if (!email)
+		return false;
+	k = devin_cache_key(email);
+	same = target_identity_get(t, k, &cached) == 0 && strcmp(cached, id) == 0;
+	free(cached);
+	free(k);
+	return same;
+}
+
+/* A page of GET .../organizations/{org_id}/members: {"items":[{user_id,
+ * email, org_role, ...}], "has_more", "total", "skip", "limit"}. */
+static enum step_result devin_members_answer(struct target *t, struct push_item *it, unsigned page,
+					     const struct http_response *resp, struct http_request *req,
+					     struct outcome *out)
+{
+	const struct devin_conf *c = t->conf->driver_conf;
+	const char *email = devin_email(t, it);
+	json_object *body = NULL, *items, *more;
+	enum step_result sr = STEP_DONE;
+	long st = resp->status;
+	char *r;
+
+	if (classify_common(resp, out))
+		goto out;
+	if (st == 422) {
+		r = devin_detail(resp, NULL);
+		outcome_set(out, OUTCOME_PERMANENT, "Devin refused the member list of organization %s: %s",
+			    c->org_id, r);
+		free(r);
+		goto out;
+	}
+	body = classify_json_body(resp);
+	if (st < 200 || st >= 300 || !body || !json_object_object_get_ex(body, "items", &items) ||
+	    !json_object_is_type(items, json_type_array)) {
+		r = classify_status_reason(resp);
+		outcome_set(out, OUTCOME_PERMANENT,
+			    "unexpected answer to the member list of organization %s: %s", c->org_id, r);
+		free(r);
+		goto out;
+	}
+	size_t n = json_object_array_length(items);
+	for (size_t i = 0; i < n; i++) {
+		json_object *u = json_object_array_get_idx(items, i);
+		const char *uid = classify_json_text(u, "user_id"), *e = classify_json_text(u, "email");
+		if (!uid ||
+		    !((email && e && strcasecmp(e, email) == 0) || devin_is_member_id(t, it, email, uid)))
+			continue;
+		if (!devin_id_ok(uid, strlen(uid)) || utf8_length(uid, strlen(uid)) > DEVIN_ID_MAX_CHARS) {
+			r = classify_status_reason(resp);
+			outcome_set(out, OUTCOME_PERMANENT,
+				    "unusable user_id in the member list of organization %s: %s", c->org_id,
+				    r);
+			free(r);
+			goto out;
+		}
+		outcome_set(out, OUTCOME_OK, "a member of organization %s (user %s)", c->org_id, uid);
+		out->remote_id = xstrdup(uid);
+		goto out;
+	}
+	/* has_more says whether to read on; without it, a full page does. */
+	bool next = n >= DEVIN_LOOKUP_LIMIT;
+	if (json_object_object_get_ex(body, "has_more", &more) && json_object_is_type(more, json_type_boolean))
+		next = json_object_get_boolean(more);
+	if (!next || n == 0) {
+		outcome_set(out, OUTCOME_ABSENT, "not a member of organization %s", c->org_id);
+		goto out;
+	}
+	if (page + 1 >= DEVIN_MEMBERS_MAX_PAGES) {
+		outcome_set(out, OUTCOME_PERMANENT,
+			    "organization %s has more than %d members: not searched further", c->org_id,
+			    DEVIN_MEMBERS_MAX_PAGES * DEVIN_LOOKUP_LIMIT);
+		goto out;
+	}
+	it->stage = (int)(DV_MEMBERS | (page + 1) << DEVIN_PAGE_SHIFT);
+	devin_build_members(c, page + 1, req);
+	sr = STEP_SEND;
+out:
+	json_object_put(body);
+	return sr;
+}
+
+/* Is the person a member of the organization? Read from its member list,
+ * by user id or email; never adds. */
+static enum step_result devin_step_lookup(struct target *t, struct push_item *it,
+					  const struct http_response *resp, struct http_request *req,
+					  struct outcome *out)
+{
+	const struct devin_conf *c = t->conf->driver_conf;
+	unsigned page = (unsigned)it->stage >> DEVIN_PAGE_SHIFT;
+
+	if (resp)
+		return devin_members_answer(t, it, page, resp, req, out);
+	it->stage = (int)(DV_MEMBERS | page << DEVIN_PAGE_SHIFT);
+	devin_build_members(c, page, req);
+	return STEP_SEND;
+}
+
+static enum step_result devin_step(struct target *t, struct push_item *it, const struct http_response *resp,
+				   struct http_request *req, bool *creates, struct outcome *out)
+{
+	const struct devin_conf *c = t->conf->driver_conf;
+	const char *email = devin_email(t, it);
+	enum devin_phase phase = (enum devin_phase)(it->stage & DEVIN_PHASE_MASK);
+	unsigned page = (unsigned)it->stage >> DEVIN_PAGE_SHIFT;
+
+	*creates = false;
+	if (it->op == OP_LOOKUP)
+		return devin_step_lookup(t, it, resp, req, out);
+	if (it->op != OP_ADD && it->op != OP_UPDATE && it->op != OP_DELETE) {
+		outcome_set(out, OUTCOME_PERMANENT, "Devin cannot %s a member", push_op_name(it->op));
+		return STEP_DONE;
+	}
+	if ((!email || !*email) && it->op != OP_DELETE) {
+		outcome_set(out, OUTCOME_INVALID, "the payload has no email");
+		return STEP_DONE;
+	}
+	switch (phase) {
+	case DV_LOOKUP:
+	case DV_RELOOKUP:
+		if (resp)
+			return devin_lookup_answer(t, it, email, resp, req, creates, out);
+		if (phase == DV_LOOKUP && page == 0 && devin_known_id(t, it, email))
+			return devin_act(t, it, req, creates, out);
+		if (!email || !*email) {
+			outcome_set(out, OUTCOME_PERMANENT,
+				    "no user id stored and no email known: cannot find the member");
+			return STEP_DONE;
+		}
+		devin_build_lookup(c, email, page, req);
+		return STEP_SEND;
+	case DV_INVITE:
+		if (resp)
+			return devin_invite_answer(t, it, email, resp, req, out);
+		/* Not a creating request: the member is only added by the
+		 * batch, and a repeated invitation after a crash is harmless. */
+		devin_build_invite(c, email, req);
+		return STEP_SEND;
+	case DV_SENT:
+		if (resp)
+			return it->op == OP_DELETE ? devin_removed(t, it, resp, out)
+						   : devin_sent_add(t, it, resp, out);
+		/* A retry sends it again. */
+		/* fall through */
+	case DV_READY:
+		if (it->resolved_id)
+			return devin_act(t, it, req, creates, out);
+		break;
+	case DV_MEMBERS:
+		break;
+	}
+	/* A stage we never set: start over rather than guess. */
+	it->stage = DV_LOOKUP;
+	if (!email || !*email) {
+		outcome_set(out, OUTCOME_PERMANENT,
+			    "no user id stored and no email known: cannot find the member");
+		return STEP_DONE;
+	}
+	devin_build_lookup(c, email, 0, req);
+	return STEP_SEND;
+}
+
 const struct target_driver driver_devin = {
 	.name = "devin",
 	.summary = "Devin Enterprise API v2, POST /v2/enterprise/organizations/{org_id}/members (batched)",
@@ -591,6 +965,9 @@ const struct target_driver driver_devin = {
 	.auth = { .type = "bearer" },
 	.auth_required = true,
 	.max_batch = DEVIN_MAX_BATCH,
+	.ops = OP_BIT(OP_UPDATE) | OP_BIT(OP_DELETE) | OP_BIT(OP_LOOKUP),
+	/* Re-adding an existing member is a no-op. */
+	.idempotent_add = true,
 	.configure = devin_configure,
 	.free_config = devin_free_config,
 	.step = devin_step,

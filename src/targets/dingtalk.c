@@ -5,10 +5,16 @@
  * without any errcode. A member that is already there (userid, mobile or
  * email taken) is looked up by mobile (POST topapi/v2/user/getbymobile) to
  * adopt its userid. Which errcodes mean what is configurable: only some
- * are documented, and DingTalk adds new ones. */
+ * are documented, and DingTalk adds new ones.
+ *
+ * Beyond the add: update (POST topapi/v2/user/update), delete (POST
+ * topapi/v2/user/delete) and lookup (getbymobile again), each naming the
+ * member by its userid, found by mobile first when none is stored.
+ * DingTalk has no way to deactivate a user, so no disable or enable. */
 #include "config.h"
 
 #include "mapping/checks.h"
+#include "mapping/mapping.h"
 #include "targets/classify.h"
 #include "targets/drivers.h"
 #include "targets/target.h"
@@ -21,6 +27,8 @@
 
 #define DT_CREATE_PATH "topapi/v2/user/create"
 #define DT_LOOKUP_PATH "topapi/v2/user/getbymobile"
+#define DT_UPDATE_PATH "topapi/v2/user/update"
+#define DT_DELETE_PATH "topapi/v2/user/delete"
 #define DT_MAX_DEPTS 100
 #define DT_MAX_DEPT_DIGITS 18
 #define DT_EXTENSION_DEPTH 16
@@ -35,6 +43,12 @@ enum dingtalk_stage {
 	DT_ADD,
 	DT_LOOKUP,		/* already there: find its userid by mobile */
 	DT_LOOKUP_USERID,	/* the same, after "userid exists": the payload's userid is a fallback */
+};
+
+/* The stages of an update or a delete. */
+enum dingtalk_op_stage {
+	DT_FIND,		/* no userid stored: find it by mobile */
+	DT_CHANGE,		/* update or delete the member named by its userid */
 };
 
 /* ------------------------------------------------------------ schema */
@@ -145,6 +159,9 @@ static const long long dt_auth_default[] = { 40014, 42001, 60011, 60020 };
 static const long long dt_throttle_default[] = { 90002, 90018, 90019 };
 static const long long dt_quota_default[] = { 90020 };
 static const long long dt_transient_default[] = { -1 };
+/* 60121 "找不到该用户": what update, delete, get and getbymobile answer
+ * for a userid or mobile nobody has. */
+static const long long dt_absent_default[] = { 60121 };
 
 #define DT_LIST(a) a, sizeof(a) / sizeof((a)[0])
 
@@ -160,6 +177,8 @@ static const struct dingtalk_code_list {
 	{ "throttle_codes", OUTCOME_THROTTLED, DT_LIST(dt_throttle_default) },
 	{ "quota_codes", OUTCOME_QUOTA, DT_LIST(dt_quota_default) },
 	{ "transient_codes", OUTCOME_TRANSIENT, DT_LIST(dt_transient_default) },
+	/* Only read for update, delete and lookup: an add cannot be told so. */
+	{ "absent_codes", OUTCOME_ABSENT, DT_LIST(dt_absent_default) },
 };
 
 #define DT_N_LISTS (sizeof(dingtalk_code_lists) / sizeof(dingtalk_code_lists[0]))
@@ -171,6 +190,7 @@ static const struct cfg_key dingtalk_keys[] = {
 	{ "throttle_codes", CFG_T_INTS, 0 },
 	{ "quota_codes", CFG_T_INTS, 0 },
 	{ "transient_codes", CFG_T_INTS, 0 },
+	{ "absent_codes", CFG_T_INTS, 0 },
 	{ "throttle_wait", CFG_T_INT, 0 },
 	{ NULL, 0, 0 },
 };
@@ -178,6 +198,8 @@ static const struct cfg_key dingtalk_keys[] = {
 struct dingtalk_conf {
 	char *create_url;
 	char *lookup_url;
+	char *update_url;
+	char *delete_url;
 	long long *codes[DT_N_LISTS];	/* parallel to dingtalk_code_lists */
 	size_t n_codes[DT_N_LISTS];
 	long throttle_wait;		/* seconds; -1: the engine's backoff */
@@ -190,6 +212,8 @@ static void dingtalk_free_config(void *conf)
 		return;
 	free(c->create_url);
 	free(c->lookup_url);
+	free(c->update_url);
+	free(c->delete_url);
 	for (size_t i = 0; i < DT_N_LISTS; i++)
 		free(c->codes[i]);
 	free(c);
@@ -231,6 +255,8 @@ static void *dingtalk_configure(const struct cfg_ctx *cc, const config_setting_t
 
 	c->create_url = http_url_join(url, DT_CREATE_PATH);
 	c->lookup_url = http_url_join(url, DT_LOOKUP_PATH);
+	c->update_url = http_url_join(url, DT_UPDATE_PATH);
+	c->delete_url = http_url_join(url, DT_DELETE_PATH);
 	for (size_t i = 0; i < DT_N_LISTS; i++) {
 		const struct dingtalk_code_list *l = &dingtalk_code_lists[i];
 		c->codes[i] = cfg_ints(target, l->key, &c->n_codes[i]);
@@ -263,11 +289,13 @@ static char *dingtalk_msg(json_object *body, const char *key)
 	return http_text_excerpt(classify_json_text(body, key), DT_MSG_CHARS);
 }
 
-static bool dingtalk_listed(const struct dingtalk_conf *c, long long code, enum outcome_kind *kind)
+/* absent: whether absent_codes counts (not for an add, where such a code
+ * is as unexpected as any unlisted one). */
+static bool dingtalk_listed(const struct dingtalk_conf *c, long long code, bool absent, enum outcome_kind *kind)
 {
 	for (size_t i = 0; i < DT_N_LISTS; i++)
 		for (size_t k = 0; k < c->n_codes[i]; k++)
-			if (c->codes[i][k] == code) {
+			if (c->codes[i][k] == code && (absent || dingtalk_code_lists[i].kind != OUTCOME_ABSENT)) {
 				*kind = dingtalk_code_lists[i].kind;
 				return true;
 			}
@@ -275,10 +303,11 @@ static bool dingtalk_listed(const struct dingtalk_conf *c, long long code, enum 
 }
 
 /* Reads any DingTalk answer into out; *code is the errcode (or the
- * sub_code of an 88) when there was one, else 0. Returns true when the
- * answer was a success (errcode 0): the caller reads its result. */
+ * sub_code of an 88) when there was one, else 0. absent: see
+ * dingtalk_listed. Returns true when the answer was a success (errcode
+ * 0): the caller reads its result. */
 static bool dingtalk_classify(const struct dingtalk_conf *c, const struct http_response *resp, json_object *body,
-			      long long *code, struct outcome *out)
+			      bool absent, long long *code, struct outcome *out)
 {
 	long long wait, sub;
 	char *msg = NULL, *extra = NULL;
@@ -315,7 +344,7 @@ static bool dingtalk_classify(const struct dingtalk_conf *c, const struct http_r
 		bool numeric = dingtalk_code(body, "sub_code", &sub);
 		extra = dingtalk_msg(body, "sub_code");
 		msg = dingtalk_msg(body, classify_json_text(body, "sub_msg") ? "sub_msg" : "errmsg");
-		if (numeric && dingtalk_listed(c, sub, &kind)) {
+		if (numeric && dingtalk_listed(c, sub, absent, &kind)) {
 			*code = sub;
 			outcome_set(out, kind, "DingTalk errcode 88, sub_code %lld: %s", sub, msg);
 		} else {
@@ -325,7 +354,7 @@ static bool dingtalk_classify(const struct dingtalk_conf *c, const struct http_r
 		}
 	} else {
 		msg = dingtalk_msg(body, "errmsg");
-		if (!dingtalk_listed(c, *code, &kind))
+		if (!dingtalk_listed(c, *code, absent, &kind))
 			kind = OUTCOME_PERMANENT;
 		outcome_set(out, kind, "%sDingTalk errcode %lld: %s",
 			    kind == OUTCOME_PERMANENT ? "unexpected answer from " : "", *code, msg);
@@ -340,21 +369,27 @@ out:
 
 /* ------------------------------------------------------------ steps */
 
-static void dingtalk_lookup_request(const struct dingtalk_conf *c, const struct push_item *it,
-				    struct http_request *req)
+/* A POST of q as JSON to url. */
+static void dingtalk_post(const char *url, json_object *q, struct http_request *req)
 {
-	json_object *q = json_object_new_object(), *v;
-	const char *mobile = classify_json_text(it->payload, "mobile");
-	json_object_object_add(q, "mobile", json_object_new_string(mobile ? mobile : ""));
-	/* Exclusive accounts are only found when asked for. */
-	if (json_object_object_get_ex(it->payload, "exclusive_account", &v) && json_object_get_boolean(v))
-		json_object_object_add(q, "support_exclusive_account_search", json_object_new_boolean(1));
 	const char *text = json_object_to_json_string_ext(q, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	req->method = "POST";
-	req->url = xstrdup(c->lookup_url);
+	req->url = xstrdup(url);
 	http_request_add_header(req, "Content-Type: application/json");
 	http_request_add_header(req, "Accept: application/json");
 	http_request_set_body(req, xstrdup(text), strlen(text));
+}
+
+static void dingtalk_lookup_request(const struct dingtalk_conf *c, const struct push_item *it, const char *mobile,
+				    struct http_request *req)
+{
+	json_object *q = json_object_new_object(), *v;
+	json_object_object_add(q, "mobile", json_object_new_string(mobile ? mobile : ""));
+	/* Exclusive accounts are only found when asked for. */
+	if (it->payload && json_object_object_get_ex(it->payload, "exclusive_account", &v) &&
+	    json_object_get_boolean(v))
+		json_object_object_add(q, "support_exclusive_account_search", json_object_new_boolean(1));
+	dingtalk_post(c->lookup_url, q, req);
 	json_object_put(q);
 }
 
@@ -367,7 +402,7 @@ static void dingtalk_lookup_answer(const struct dingtalk_conf *c, const struct h
 	long long code;
 	const char *id = NULL;
 
-	if (dingtalk_classify(c, resp, body, &code, out))
+	if (dingtalk_classify(c, resp, body, false, &code, out))
 		id = classify_json_path_text(body, "result.userid");
 	else if (out->kind == OUTCOME_TRANSIENT || out->kind == OUTCOME_THROTTLED || out->kind == OUTCOME_AUTH)
 		goto out;
@@ -392,11 +427,194 @@ out:
 	json_object_put(body);
 }
 
+/* ------------------------------------------------------------ other ops */
+
+/* What the update takes is what the create takes (topapi/v2/user/update,
+ * per DingTalk's SDK) but for what only a create sets: userid names the
+ * member and cannot change; exclusive_account and its type fix the kind
+ * of account for good; login_id is the exclusive account's login (the
+ * update spells it loginId, and renaming a login is no sync's business);
+ * send_password_to_user goes with the initial password. */
+static const char *const dingtalk_create_only[] = {
+	"userid", "exclusive_account", "exclusive_account_type", "login_id", "send_password_to_user", NULL,
+};
+
+/* Secret fields are never updated: the initial password would be reset
+ * on every change of a phone number. */
+static bool dingtalk_updatable(const char *name)
+{
+	for (size_t i = 0; dingtalk_create_only[i]; i++)
+		if (strcmp(dingtalk_create_only[i], name) == 0)
+			return false;
+	for (size_t i = 0; i < sizeof(dingtalk_fields) / sizeof(dingtalk_fields[0]); i++)
+		if (strcmp(dingtalk_fields[i].name, name) == 0)
+			return !(dingtalk_fields[i].flags & FIELD_SECRET);
+	/* Nothing the mapping can make. */
+	return false;
+}
+
+/* The mobile to find the member by: the payload's, else the key when the
+ * target keys members by mobile (a deprovision of an entry gone from the
+ * directory comes without a payload). */
+static const char *dingtalk_find_mobile(const struct target *t, const struct push_item *it)
+{
+	const char *mobile = classify_json_text(it->payload, "mobile");
+	const char *field = mapping_key_field(t->conf->mapping);
+	if (mobile && *mobile)
+		return mobile;
+	if (field && strcmp(field, "mobile") == 0 && it->key && *it->key)
+		return it->key;
+	return NULL;
+}
+
+/* getbymobile's userid: result.userid, or for an exclusive account (asked
+ * for with support_exclusive_account_search) the one userid of
+ * result.exclusive_account_userid_list. NULL when neither says. */
+static const char *dingtalk_found_id(json_object *body)
+{
+	const char *id = classify_json_path_text(body, "result.userid");
+	json_object *list = classify_json_path(body, "result.exclusive_account_userid_list");
+	if (id && *id)
+		return id;
+	if (!list || !json_object_is_type(list, json_type_array) || json_object_array_length(list) != 1)
+		return NULL;
+	id = classify_json_path_text(body, "result.exclusive_account_userid_list.0");
+	return id && *id ? id : NULL;
+}
+
+/* The answer to an op's lookup: true when found (it->remote_id set), else
+ * out says why not, OUTCOME_ABSENT when nobody has the mobile. */
+static bool dingtalk_find_answer(const struct dingtalk_conf *c, const struct http_response *resp, const char *mobile,
+				 struct push_item *it, struct outcome *out)
+{
+	json_object *body = classify_json_body(resp);
+	char *why = NULL;
+	long long code;
+	bool found = false;
+
+	if (dingtalk_classify(c, resp, body, true, &code, out)) {
+		const char *id = dingtalk_found_id(body);
+		if (id) {
+			free(it->remote_id);
+			it->remote_id = xstrdup(id);
+			found = true;
+		} else {
+			why = classify_status_reason(resp);
+			outcome_set(out, OUTCOME_PERMANENT, "unexpected answer from DingTalk (no userid for mobile %s): %s",
+				    mobile, why);
+		}
+	} else if (out->kind == OUTCOME_ABSENT) {
+		why = out->reason;
+		out->reason = NULL;
+		outcome_set(out, OUTCOME_ABSENT, "no user at DingTalk has mobile %s (%s)", mobile, why);
+	} else if (out->kind == OUTCOME_DUPLICATE) {
+		/* "Already exists" answers no question a lookup asks. */
+		why = out->reason;
+		out->reason = NULL;
+		outcome_set(out, OUTCOME_PERMANENT, "unexpected answer from %s", why);
+	}
+	free(why);
+	json_object_put(body);
+	return found;
+}
+
+/* The update or delete of the member named by it->remote_id. */
+static void dingtalk_change_request(const struct dingtalk_conf *c, const struct push_item *it,
+				    struct http_request *req)
+{
+	json_object *q = json_object_new_object();
+	json_object_object_add(q, "userid", json_object_new_string(it->remote_id));
+	if (it->op == OP_UPDATE) {
+		json_object_object_foreach(it->payload, name, value) {
+			if (dingtalk_updatable(name))
+				json_object_object_add(q, name, json_object_get(value));
+		}
+	}
+	dingtalk_post(it->op == OP_UPDATE ? c->update_url : c->delete_url, q, req);
+	json_object_put(q);
+}
+
+static void dingtalk_change_answer(const struct dingtalk_conf *c, const struct http_response *resp,
+				   const struct push_item *it, struct outcome *out)
+{
+	json_object *body = classify_json_body(resp);
+	char *why;
+	long long code;
+
+	if (dingtalk_classify(c, resp, body, true, &code, out)) {
+		outcome_set(out, OUTCOME_OK, "%s userid %s", it->op == OP_UPDATE ? "updated" : "deleted", it->remote_id);
+		if (it->op == OP_UPDATE)
+			out->remote_id = xstrdup(it->remote_id);
+	} else if (out->kind == OUTCOME_DUPLICATE && it->op == OP_UPDATE) {
+		/* The new mobile, email or userid is another user's: this
+		 * payload cannot be applied until it changes. */
+		out->kind = OUTCOME_INVALID;
+	} else if (out->kind == OUTCOME_DUPLICATE) {
+		why = out->reason;
+		out->reason = NULL;
+		outcome_set(out, OUTCOME_PERMANENT, "unexpected answer from %s", why);
+		free(why);
+	}
+	json_object_put(body);
+}
+
+/* Update, delete and lookup: find the userid by mobile when none is
+ * stored (always, for a lookup), then change the member. */
+static enum step_result dingtalk_op_step(struct target *t, struct push_item *it, const struct http_response *resp,
+					 struct http_request *req, struct outcome *out)
+{
+	const struct dingtalk_conf *c = t->conf->driver_conf;
+	const char *mobile = dingtalk_find_mobile(t, it);
+	const char *field = mapping_key_field(t->conf->mapping);
+
+	if (it->op != OP_UPDATE && it->op != OP_DELETE && it->op != OP_LOOKUP) {
+		outcome_set(out, OUTCOME_PERMANENT, "DingTalk has no way to %s a user", push_op_name(it->op));
+		return STEP_DONE;
+	}
+	if (it->op == OP_UPDATE && !json_object_is_type(it->payload, json_type_object)) {
+		outcome_set(out, OUTCOME_PERMANENT, "nothing to update DingTalk's user with: no payload");
+		return STEP_DONE;
+	}
+	if (it->op == OP_LOOKUP || (it->stage == DT_FIND && !it->remote_id)) {
+		if (!resp && !mobile && it->op != OP_LOOKUP && field && strcmp(field, "userid") == 0 && it->key &&
+		    *it->key) {
+			/* Keyed by userid: the key is the member's name at DingTalk. */
+			it->remote_id = xstrdup(it->key);
+		} else if (!resp && !mobile) {
+			outcome_set(out, OUTCOME_PERMANENT,
+				    "no userid stored for this member and no mobile to find it at DingTalk by");
+			return STEP_DONE;
+		} else if (!resp) {
+			dingtalk_lookup_request(c, it, mobile, req);
+			return STEP_SEND;
+		} else if (!dingtalk_find_answer(c, resp, mobile, it, out)) {
+			return STEP_DONE;
+		} else if (it->op == OP_LOOKUP) {
+			outcome_set(out, OUTCOME_OK, "at DingTalk as userid %s", it->remote_id);
+			out->remote_id = xstrdup(it->remote_id);
+			return STEP_DONE;
+		}
+		outcome_clear(out);
+		resp = NULL;
+	}
+	if (!resp) {
+		it->stage = DT_CHANGE;
+		dingtalk_change_request(c, it, req);
+		return STEP_SEND;
+	}
+	dingtalk_change_answer(c, resp, it, out);
+	return STEP_DONE;
+}
+
 static enum step_result dingtalk_step(struct target *t, struct push_item *it, const struct http_response *resp,
 				      struct http_request *req, bool *creates, struct outcome *out)
 {
 	const struct dingtalk_conf *c = t->conf->driver_conf;
 
+	if (it->op != OP_ADD) {
+		*creates = false;
+		return dingtalk_op_step(t, it, resp, req, out);
+	}
 	if (it->stage == DT_ADD && !resp) {
 		req->method = "POST";
 		req->url = xstrdup(c->create_url);
@@ -409,7 +627,7 @@ static enum step_result dingtalk_step(struct target *t, struct push_item *it, co
 	if (it->stage == DT_ADD) {
 		json_object *body = classify_json_body(resp);
 		long long code;
-		if (dingtalk_classify(c, resp, body, &code, out)) {
+		if (dingtalk_classify(c, resp, body, false, &code, out)) {
 			const char *id = classify_json_path_text(body, "result.userid");
 			if (id && *id)
 				out->remote_id = xstrdup(id);
@@ -422,7 +640,7 @@ static enum step_result dingtalk_step(struct target *t, struct push_item *it, co
 		resp = NULL;
 	}
 	if (!resp) {
-		dingtalk_lookup_request(c, it, req);
+		dingtalk_lookup_request(c, it, classify_json_text(it->payload, "mobile"), req);
 		*creates = false;
 		return STEP_SEND;
 	}
@@ -441,6 +659,8 @@ const struct target_driver driver_dingtalk = {
 	.auth_required = true,
 	/* The standard edition allows an app 20 requests/s; keep clear of it. */
 	.default_rate_limit = 18,
+	/* No deactivation: a user is either there or deleted. */
+	.ops = OP_BIT(OP_UPDATE) | OP_BIT(OP_DELETE) | OP_BIT(OP_LOOKUP),
 	.configure = dingtalk_configure,
 	.free_config = dingtalk_free_config,
 	.step = dingtalk_step,

@@ -5,7 +5,13 @@
  * is a 409 with scimType "uniqueness" (userName is case-insensitive): the
  * user is then looked up with GET <users_path>?filter=userName eq "..." to
  * adopt its id. Errors are {"schemas":[...Error],"status":"400",
- * "scimType":..,"detail":..}, with status a string. */
+ * "scimType":..,"detail":..}, with status a string.
+ *
+ * The other ops work on <users_path>/<id>: an update is a PUT of the whole
+ * resource (or, with update_method = "patch", a PATCH of replace
+ * operations), disable and enable PATCH "active", delete is a DELETE.
+ * Without a stored id the user is first found with a filter on the key
+ * field (userName eq "<key>" by default); a lookup is that filter alone. */
 #include "config.h"
 
 #include "http/encode.h"
@@ -24,6 +30,7 @@
 
 #define SCIM_CORE_USER "urn:ietf:params:scim:schemas:core:2.0:User"
 #define SCIM_ENTERPRISE_USER "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+#define SCIM_PATCH_OP "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 #define SCIM_DEFAULT_USERS_PATH "/Users"
 /* Reasons reach logs and the state database: an API's detail is cut. */
 #define SCIM_DETAIL_CHARS 200
@@ -33,6 +40,12 @@
 enum scim_stage {
 	SCIM_ADD,
 	SCIM_LOOKUP,	/* the userName is taken: find the user's id */
+};
+
+/* The stages of every op but the add. */
+enum scim_op_stage {
+	SCIM_OP_FIND,	/* no id yet (or OP_LOOKUP): filter on the key */
+	SCIM_OP_ACT,	/* the request on <users_path>/<id> */
 };
 
 /* Where a flat field goes in the User resource. */
@@ -222,6 +235,17 @@ static const struct {
 };
 
 #define SCIM_N_LAYOUT (sizeof(scim_layout) / sizeof(scim_layout[0]))
+/* scim_layout[] entry of userName. */
+#define SCIM_USERNAME 0
+
+/* The scim_layout[] entry of a field, or -1. */
+static int scim_layout_find(const char *field)
+{
+	for (size_t i = 0; i < SCIM_N_LAYOUT; i++)
+		if (strcmp(scim_layout[i].field, field) == 0)
+			return (int)i;
+	return -1;
+}
 
 /* ------------------------------------------------------------ config */
 
@@ -231,6 +255,7 @@ static const struct cfg_key scim_keys[] = {
 	{ "email_type", CFG_T_STRING, 0 },
 	{ "phone_type", CFG_T_STRING, 0 },
 	{ "media_type", CFG_T_STRING, 0 },
+	{ "update_method", CFG_T_STRING, 0 },
 	{ NULL, 0, 0 },
 };
 
@@ -238,6 +263,9 @@ static const struct cfg_key scim_keys[] = {
 static const char *const scim_email_types[] = { "work", "home", "other", NULL };
 static const char *const scim_phone_types[] = { "work", "home", "mobile", "fax", "pager", "other", NULL };
 static const char *const scim_media_types[] = { "application/scim+json", "application/json", NULL };
+/* PUT replaces the whole resource (RFC 7644 3.5.1); some servers only
+ * take PATCH (3.5.2). */
+static const char *const scim_update_methods[] = { "put", "patch", NULL };
 
 struct scim_conf {
 	char *users_url;
@@ -245,6 +273,8 @@ struct scim_conf {
 	char *email_type;
 	char *phone_type;
 	char *media_type;
+	bool update_patch;	/* update_method = "patch" */
+	size_t key_layout;	/* scim_layout[] entry of the key field */
 };
 
 static void scim_free_config(void *conf)
@@ -315,6 +345,14 @@ static void *scim_configure(const struct cfg_ctx *cc, const config_setting_t *ta
 	c->email_type = scim_enum_key(cc, target, where, "email_type", scim_email_types, &ok);
 	c->phone_type = scim_enum_key(cc, target, where, "phone_type", scim_phone_types, &ok);
 	c->media_type = scim_enum_key(cc, target, where, "media_type", scim_media_types, &ok);
+	char *method = scim_enum_key(cc, target, where, "update_method", scim_update_methods, &ok);
+	c->update_patch = strcmp(method, "patch") == 0;
+	free(method);
+	/* A member gone from the directory is found by its key alone. A key
+	 * that is no field is reported by the mapping; userName is then as
+	 * good a guess as any. */
+	int key = scim_layout_find(cfg_string(target, "key", driver_scim.default_key));
+	c->key_layout = key < 0 ? 0 : (size_t)key;
 
 	/* Sending extension attributes without the extension is what a server
 	 * would refuse for every member; not sending them would drop mapped
@@ -351,9 +389,22 @@ static json_object *scim_child(json_object *obj, const char *key)
 	return child;
 }
 
-/* The User resource for a mapped payload. Values are shared with the
- * payload (referenced, not copied). Caller puts. */
-static json_object *scim_user(const struct scim_conf *c, json_object *payload)
+/* Secret fields (the password) are for the add only: an update that
+ * carried one would reset the person's password on every change. */
+static bool scim_is_secret(size_t layout)
+{
+	if (strcmp(scim_layout[layout].attr, "password") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(scim_fields) / sizeof(scim_fields[0]); i++)
+		if (strcmp(scim_fields[i].name, scim_layout[layout].field) == 0)
+			return (scim_fields[i].flags & FIELD_SECRET) != 0;
+	return false;
+}
+
+/* The User resource for a mapped payload, without secret fields unless
+ * `secrets`. Values are shared with the payload (referenced, not copied).
+ * Caller puts. */
+static json_object *scim_user(const struct scim_conf *c, json_object *payload, bool secrets)
 {
 	json_object *user = json_object_new_object(), *schemas = json_object_new_array(), *ext = NULL;
 
@@ -362,6 +413,8 @@ static json_object *scim_user(const struct scim_conf *c, json_object *payload)
 	for (size_t i = 0; i < SCIM_N_LAYOUT; i++) {
 		json_object *v, *item, *multi;
 		if (!payload || !json_object_object_get_ex(payload, scim_layout[i].field, &v) || !v)
+			continue;
+		if (!secrets && scim_is_secret(i))
 			continue;
 		switch (scim_layout[i].dest) {
 		case SCIM_TOP:
@@ -417,7 +470,7 @@ static void scim_headers(const struct scim_conf *c, struct http_request *req, bo
 
 static void scim_build_add(const struct scim_conf *c, const struct push_item *it, struct http_request *req)
 {
-	json_object *user = scim_user(c, it->payload);
+	json_object *user = scim_user(c, it->payload, true);
 	const char *text = json_object_to_json_string_ext(user, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	req->method = "POST";
 	req->url = xstrdup(c->users_url);
@@ -426,14 +479,14 @@ static void scim_build_add(const struct scim_conf *c, const struct push_item *it
 	json_object_put(user);
 }
 
-/* userName eq "<value>", the value a JSON string as RFC 7644 3.4.2.2 wants
+/* <attr> eq "<value>", the value a JSON string as RFC 7644 3.4.2.2 wants
  * (quotes, backslashes and control characters escaped). Caller frees. */
-static char *scim_filter(const char *user_name)
+static char *scim_filter(const char *attr, const char *value)
 {
 	struct sbuf sb;
 	sbuf_init(&sb);
-	sbuf_addstr(&sb, "userName eq \"");
-	for (const char *p = user_name; *p; p++) {
+	sbuf_addf(&sb, "%s eq \"", attr);
+	for (const char *p = value; *p; p++) {
 		unsigned char ch = (unsigned char)*p;
 		if (ch == '"' || ch == '\\')
 			sbuf_addf(&sb, "\\%c", ch);
@@ -459,7 +512,7 @@ static const char *scim_user_name(const struct push_item *it)
 
 static void scim_build_lookup(const struct scim_conf *c, const struct push_item *it, struct http_request *req)
 {
-	char *filter = scim_filter(scim_user_name(it));
+	char *filter = scim_filter("userName", scim_user_name(it));
 	req->method = "GET";
 	req->url = xstrdup(c->users_url);
 	http_request_add_query(req, "filter", filter);
@@ -511,6 +564,28 @@ static bool scim_is_uniqueness(json_object *body)
 	return type && strcasecmp(type, "uniqueness") == 0;
 }
 
+/* A refusal read alike for every op, once what is special to the op is
+ * decided. r is scim_error_reason(). */
+static void scim_classify_refusal(const struct http_response *resp, const char *r, struct outcome *out)
+{
+	long st = resp->status;
+
+	if (st == 413) {
+		/* Too large for the server now, not wrong: its limits may rise. */
+		outcome_set(out, OUTCOME_TRANSIENT, "the SCIM server found the request too large: %s", r);
+		out->retry_after = resp->retry_after;
+	} else if (st == 404 || st == 405 || st == 406 || st == 415) {
+		/* Every member would get the same answer: the endpoint is wrong,
+		 * not this payload, so it is not skipped as invalid. */
+		outcome_set(out, OUTCOME_PERMANENT, "the SCIM server refused the request (check url, users_path and "
+			    "media_type): %s", r);
+	} else if (st >= 400 && st < 500) {
+		outcome_set(out, OUTCOME_INVALID, "rejected by the SCIM server: %s", r);
+	} else {
+		outcome_set(out, OUTCOME_PERMANENT, "unexpected answer from the SCIM server: %s", r);
+	}
+}
+
 /* Reads the answer to the POST. Returns true when the member is already
  * there and is to be looked up. */
 static bool scim_classify_add(const struct http_response *resp, struct outcome *out)
@@ -540,19 +615,8 @@ static bool scim_classify_add(const struct http_response *resp, struct outcome *
 	if (st == 409 || (st >= 400 && st < 500 && scim_is_uniqueness(body))) {
 		outcome_set(out, OUTCOME_DUPLICATE, "already at the SCIM server: %s", r);
 		conflict = true;
-	} else if (st == 413) {
-		/* Too large for the server now, not wrong: its limits may rise. */
-		outcome_set(out, OUTCOME_TRANSIENT, "the SCIM server found the request too large: %s", r);
-		out->retry_after = resp->retry_after;
-	} else if (st == 404 || st == 405 || st == 406 || st == 415) {
-		/* Every member would get the same answer: the endpoint is wrong,
-		 * not this payload, so it is not skipped as invalid. */
-		outcome_set(out, OUTCOME_PERMANENT, "the SCIM server refused the request (check url, users_path and "
-			    "media_type): %s", r);
-	} else if (st >= 400 && st < 500) {
-		outcome_set(out, OUTCOME_INVALID, "rejected by the SCIM server: %s", r);
 	} else {
-		outcome_set(out, OUTCOME_PERMANENT, "unexpected answer from the SCIM server: %s", r);
+		scim_classify_refusal(resp, r, out);
 	}
 out:
 	free(r);
@@ -567,27 +631,88 @@ static bool scim_same_name(const char *a, const char *b, bool fold)
 	return fold ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
 }
 
-/* The id of the user named user_name among a ListResponse's resources:
- * an exact match first, then one that differs in case; a lone result
- * without userName is taken at the server's word. */
-static char *scim_find_user(json_object *res, const char *user_name)
+enum scim_match {
+	SCIM_MATCH_NONE,	/* the resource does not show the attribute */
+	SCIM_MATCH_OTHER,	/* it holds other values */
+	SCIM_MATCH_SAME,	/* it holds the value */
+};
+
+/* How resource u stands to value in the attribute of scim_layout[li]
+ * (folding ASCII case when fold). */
+static enum scim_match scim_match(json_object *u, size_t li, const char *value, bool fold)
+{
+	const char *attr = scim_layout[li].attr, *text;
+	json_object *holder = u, *multi;
+	enum scim_match m = SCIM_MATCH_NONE;
+
+	switch (scim_layout[li].dest) {
+	case SCIM_TOP:
+		break;
+	case SCIM_NAME:
+		holder = classify_json_path(u, "name");
+		break;
+	case SCIM_EMAIL:
+	case SCIM_PHONE:
+		/* Multi-valued: any of its values. */
+		multi = classify_json_path(u, attr);
+		if (!json_object_is_type(multi, json_type_array))
+			return SCIM_MATCH_NONE;
+		for (size_t i = 0; i < json_object_array_length(multi); i++) {
+			text = classify_json_text(json_object_array_get_idx(multi, i), "value");
+			if (text && scim_same_name(text, value, fold))
+				return SCIM_MATCH_SAME;
+			if (text)
+				m = SCIM_MATCH_OTHER;
+		}
+		return m;
+	case SCIM_ENTERPRISE:
+	case SCIM_MANAGER:
+		/* Not classify_json_path(): the URN has dots. */
+		if (!json_object_object_get_ex(u, SCIM_ENTERPRISE_USER, &holder))
+			holder = NULL;
+		if (scim_layout[li].dest == SCIM_MANAGER) {
+			holder = classify_json_path(holder, "manager");
+			attr = "value";
+		}
+		break;
+	}
+	text = classify_json_text(holder, attr);
+	if (!text)
+		return SCIM_MATCH_NONE;
+	return scim_same_name(text, value, fold) ? SCIM_MATCH_SAME : SCIM_MATCH_OTHER;
+}
+
+/* The id of the user whose attribute scim_layout[li] holds value, among
+ * a ListResponse's resources: an exact match first, then one that differs
+ * in case (unless the attribute is caseExact, as externalId is, RFC 7643
+ * 3.1); a lone result without the attribute is taken at the server's word.
+ * *matches: how many users matched as well as the one returned. */
+static char *scim_find_user(json_object *res, size_t li, const char *value, size_t *matches)
 {
 	size_t n = json_object_array_length(res);
-	for (int fold = 0; fold < 2; fold++)
+	bool case_exact = strcmp(scim_layout[li].attr, "externalId") == 0;
+	char *found = NULL;
+
+	*matches = 0;
+	for (int fold = 0; fold < (case_exact ? 1 : 2) && !found; fold++)
 		for (size_t i = 0; i < n; i++) {
 			json_object *u = json_object_array_get_idx(res, i);
-			const char *name = classify_json_text(u, "userName");
 			const char *id = scim_id(u);
-			if (id && name && scim_same_name(name, user_name, fold))
-				return xstrdup(id);
+			if (!id || scim_match(u, li, value, fold) != SCIM_MATCH_SAME)
+				continue;
+			if (!found)
+				found = xstrdup(id);
+			++*matches;
 		}
-	if (n == 1) {
+	if (!found && n == 1) {
 		json_object *u = json_object_array_get_idx(res, 0);
 		const char *id = scim_id(u);
-		if (id && !classify_json_text(u, "userName"))
-			return xstrdup(id);
+		if (id && scim_match(u, li, value, false) == SCIM_MATCH_NONE) {
+			found = xstrdup(id);
+			*matches = 1;
+		}
 	}
-	return NULL;
+	return found;
 }
 
 /* The lookup answered. Being there is what counts: the id is for later
@@ -618,7 +743,8 @@ static void scim_classify_lookup(const struct http_response *resp, const struct 
 		res = NULL;
 	size_t n = res ? json_object_array_length(res) : 0;
 	name = scim_excerpt(user_name);
-	if (n && (id = scim_find_user(res, user_name))) {
+	size_t matches;
+	if (n && (id = scim_find_user(res, SCIM_USERNAME, user_name, &matches))) {
 		out->remote_id = xstrdup(id);
 		outcome_set(out, OUTCOME_DUPLICATE, "already at the SCIM server as user %s", id);
 	} else if (n == 0 && (total == 0 || (res && total < 0))) {
@@ -640,10 +766,326 @@ out:
 	json_object_put(body);
 }
 
+/* ------------------------------------------------------------ other ops */
+
+/* The key's attribute as a filter's attrPath (RFC 7644 3.4.2.2), for
+ * scim_layout[li]. Caller frees. */
+static char *scim_attr_path(size_t li)
+{
+	const char *attr = scim_layout[li].attr;
+	switch (scim_layout[li].dest) {
+	case SCIM_NAME:
+		return xasprintf("name.%s", attr);
+	case SCIM_EMAIL:
+	case SCIM_PHONE:
+		return xasprintf("%s.value", attr);
+	case SCIM_ENTERPRISE:
+		return xasprintf("%s:%s", SCIM_ENTERPRISE_USER, attr);
+	case SCIM_MANAGER:
+		return xasprintf("%s:%s.value", SCIM_ENTERPRISE_USER, attr);
+	case SCIM_TOP:
+		break;
+	}
+	return xstrdup(attr);
+}
+
+/* The member's key: what the state cache kept, else the payload's. */
+static const char *scim_key(const struct scim_conf *c, const struct push_item *it)
+{
+	json_object *v;
+	if (it->key)
+		return it->key;
+	if (it->payload && json_object_object_get_ex(it->payload, scim_layout[c->key_layout].field, &v) &&
+	    json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return "";
+}
+
+/* GET <users_path>?filter=<key attribute> eq "<key>". */
+static void scim_build_find(const struct scim_conf *c, const struct push_item *it, struct http_request *req)
+{
+	char *path = scim_attr_path(c->key_layout);
+	char *filter = scim_filter(path, scim_key(c, it));
+	req->method = "GET";
+	req->url = xstrdup(c->users_url);
+	http_request_add_query(req, "filter", filter);
+	scim_headers(c, req, false);
+	free(filter);
+	free(path);
+}
+
+/* {"op":"replace","path":path,"value":value}; value is taken. */
+static void scim_add_replace(json_object *ops, const char *path, json_object *value)
+{
+	json_object *op = json_object_new_object();
+	json_object_object_add(op, "op", json_object_new_string("replace"));
+	json_object_object_add(op, "path", json_object_new_string(path));
+	json_object_object_add(op, "value", value);
+	json_object_array_add(ops, op);
+}
+
+/* A PatchOp message (RFC 7644 3.5.2) of ops (taken). Caller puts. */
+static json_object *scim_patch_message(json_object *ops)
+{
+	json_object *msg = json_object_new_object(), *schemas = json_object_new_array();
+	json_object_array_add(schemas, json_object_new_string(SCIM_PATCH_OP));
+	json_object_object_add(msg, "schemas", schemas);
+	json_object_object_add(msg, "Operations", ops);
+	return msg;
+}
+
+/* An update as replace operations, one per attribute of the resource:
+ * a complex one (name) has the sub-attributes sent replaced, a multi-valued
+ * one (emails) all its values (RFC 7644 3.5.2.3). The extension's
+ * attributes go one by one as "<URN>:<attr>": the URN alone is no path. */
+static json_object *scim_patch_update(json_object *user)
+{
+	json_object *ops = json_object_new_array();
+	json_object_object_foreach(user, k, v) {
+		if (strcmp(k, "schemas") == 0)
+			continue;
+		if (strcmp(k, SCIM_ENTERPRISE_USER) != 0) {
+			scim_add_replace(ops, k, json_object_get(v));
+			continue;
+		}
+		json_object_object_foreach(v, sub, sv) {
+			char *path = xasprintf("%s:%s", SCIM_ENTERPRISE_USER, sub);
+			scim_add_replace(ops, path, json_object_get(sv));
+			free(path);
+		}
+	}
+	return scim_patch_message(ops);
+}
+
+/* The method of the request on <users_path>/<id> for op. */
+static const char *scim_act_method(const struct scim_conf *c, enum push_op op)
+{
+	if (op == OP_DELETE)
+		return "DELETE";
+	return op == OP_UPDATE && !c->update_patch ? "PUT" : "PATCH";
+}
+
+/* The request on <users_path>/<id> for it->op. */
+static void scim_build_act(const struct scim_conf *c, const struct push_item *it, struct http_request *req)
+{
+	char *enc = encode_url_component(it->remote_id, strlen(it->remote_id));
+	json_object *body = NULL, *ops, *user;
+
+	req->method = scim_act_method(c, it->op);
+	req->url = http_url_join(c->users_url, enc);
+	free(enc);
+	switch (it->op) {
+	case OP_UPDATE:
+		user = scim_user(c, it->payload, false);
+		if (c->update_patch) {
+			body = scim_patch_update(user);
+			json_object_put(user);
+		} else {
+			/* PUT replaces every attribute, so the whole resource. */
+			body = user;
+		}
+		break;
+	case OP_DISABLE:
+	case OP_ENABLE:
+		ops = json_object_new_array();
+		scim_add_replace(ops, "active", json_object_new_boolean(it->op == OP_ENABLE));
+		body = scim_patch_message(ops);
+		break;
+	default:	/* OP_DELETE: no body; scim_step_op() lets no other op through */
+		break;
+	}
+	scim_headers(c, req, body != NULL);
+	if (body) {
+		const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+									JSON_C_TO_STRING_NOSLASHESCAPE);
+		http_request_set_body(req, xstrdup(text), strlen(text));
+		json_object_put(body);
+	}
+}
+
+/* Reads the answer to the filter: true with *id when one user holds the
+ * key; otherwise out says why not (OUTCOME_ABSENT: nobody does). */
+static bool scim_classify_find(const struct scim_conf *c, const struct http_response *resp,
+			       const struct push_item *it, char **id, struct outcome *out)
+{
+	json_object *body = NULL, *res, *v;
+	long st = resp->status;
+	long long total = -1;
+	size_t matches = 0;
+	char *r = NULL, *key = scim_excerpt(scim_key(c, it)), *path = scim_attr_path(c->key_layout);
+	bool found = false;
+
+	*id = NULL;
+	/* Every member would get the same answer: no use retrying it. */
+	if (st == 501 || st == 405) {
+		body = classify_json_body(resp);
+		r = scim_error_reason(resp, body);
+		outcome_set(out, OUTCOME_PERMANENT, "the SCIM server cannot look users up by %s: %s", path, r);
+		goto out;
+	}
+	if (classify_common(resp, out))
+		goto out;
+	body = classify_json_body(resp);
+	if (st != 200) {
+		r = scim_error_reason(resp, body);
+		const char *type = classify_json_text(body, "scimType");
+		if (type && strcasecmp(type, "invalidFilter") == 0)
+			outcome_set(out, OUTCOME_PERMANENT, "the SCIM server cannot look users up by %s: %s", path, r);
+		else
+			scim_classify_refusal(resp, r, out);
+		goto out;
+	}
+	res = classify_json_path(body, "Resources");
+	if (json_object_object_get_ex(body, "totalResults", &v) && !classify_json_int(v, &total))
+		total = -1;
+	if (!body || (res && !json_object_is_type(res, json_type_array)) || (!res && total < 0)) {
+		r = classify_status_reason(resp);
+		outcome_set(out, OUTCOME_PERMANENT, "the answer to the lookup is not a ListResponse: %s", r);
+		goto out;
+	}
+	size_t n = res ? json_object_array_length(res) : 0;
+	/* RFC 7644 3.4.2: Resources may be left out when totalResults is 0. */
+	if (n == 0 && total <= 0) {
+		outcome_set(out, OUTCOME_ABSENT, "no user with %s \"%s\" at the SCIM server", path, key);
+	} else if (n == 0) {
+		outcome_set(out, OUTCOME_PERMANENT, "the lookup found %lld users but listed none", total);
+	} else if (!(*id = scim_find_user(res, c->key_layout, scim_key(c, it), &matches))) {
+		/* A server that ignored the filter: acting on someone else, or
+		 * adding a second user, would be worse than stopping. */
+		outcome_set(out, OUTCOME_PERMANENT, "the lookup found %zu users, none with %s \"%s\"", n, path,
+			    key);
+	} else if (matches > 1) {
+		outcome_set(out, OUTCOME_PERMANENT, "%zu users at the SCIM server have %s \"%s\"", matches, path,
+			    key);
+		free(*id);
+		*id = NULL;
+	} else {
+		found = true;
+	}
+out:
+	free(path);
+	free(key);
+	free(r);
+	json_object_put(body);
+	return found;
+}
+
+static const char *scim_done_verb(enum push_op op)
+{
+	switch (op) {
+	case OP_UPDATE: return "updated";
+	case OP_DISABLE: return "disabled";
+	case OP_ENABLE: return "enabled";
+	case OP_DELETE: return "deleted";
+	default: return "found";
+	}
+}
+
+/* Reads the answer to the request on <users_path>/<id>. */
+static void scim_classify_act(const struct scim_conf *c, const struct http_response *resp,
+			      const struct push_item *it, struct outcome *out)
+{
+	json_object *body = classify_json_body(resp), *active;
+	long st = resp->status;
+	char *r = NULL, *rid = scim_excerpt(it->remote_id);
+
+	if (st == 200 || st == 204) {
+		/* A server that took the PATCH but kept "active" as it was
+		 * (it does not support deactivation) must not pass for done. */
+		bool want = it->op == OP_ENABLE;
+		if ((it->op == OP_DISABLE || it->op == OP_ENABLE) &&
+		    json_object_object_get_ex(body, "active", &active) &&
+		    json_object_is_type(active, json_type_boolean) && json_object_get_boolean(active) != want) {
+			outcome_set(out, OUTCOME_PERMANENT,
+				    "the SCIM server answered HTTP %ld but user %s is still %s", st, rid,
+				    want ? "inactive" : "active");
+			goto out;
+		}
+		const char *id = scim_id(body);
+		if (it->op != OP_DELETE)
+			out->remote_id = xstrdup(id ? id : it->remote_id);
+		outcome_set(out, OUTCOME_OK, "%s user %s", scim_done_verb(it->op), rid);
+		goto out;
+	}
+	/* The server has no such method on users: every member would get the
+	 * same answer (501 is no server trouble to retry). */
+	if (st == 405 || st == 501) {
+		const char *hint = "";
+		if (it->op == OP_UPDATE)
+			hint = c->update_patch ? " (try update_method = \"put\")" : " (try update_method = \"patch\")";
+		r = scim_error_reason(resp, body);
+		outcome_set(out, OUTCOME_PERMANENT, "the SCIM server does not take %s on users%s: %s",
+			    scim_act_method(c, it->op), hint, r);
+		goto out;
+	}
+	if (classify_common(resp, out))
+		goto out;
+	r = scim_error_reason(resp, body);
+	if (st == 404) {
+		outcome_set(out, OUTCOME_ABSENT, "user %s is not at the SCIM server: %s", rid, r);
+	} else if (st == 409) {
+		/* An update that gives the user a userName (or another unique
+		 * value) someone else holds: this payload cannot be applied. */
+		outcome_set(out, OUTCOME_INVALID, "the SCIM server refused the change as a conflict: %s", r);
+	} else if (st >= 200 && st < 300) {
+		outcome_set(out, OUTCOME_PERMANENT, "unexpected answer from the SCIM server: %s", r);
+	} else {
+		scim_classify_refusal(resp, r, out);
+	}
+out:
+	free(rid);
+	free(r);
+	json_object_put(body);
+}
+
+/* Every op but the add: find the user when its id is not known (or that
+ * is the op), then act on <users_path>/<id>. Nothing here creates. */
+static enum step_result scim_step_op(const struct scim_conf *c, struct push_item *it,
+				     const struct http_response *resp, struct http_request *req,
+				     struct outcome *out)
+{
+	if (it->op >= OP__COUNT || !(driver_scim.ops & OP_BIT(it->op))) {
+		outcome_set(out, OUTCOME_PERMANENT, "the scim driver cannot %s", push_op_name(it->op));
+		return STEP_DONE;
+	}
+	if (it->op == OP_UPDATE && !it->payload) {
+		outcome_set(out, OUTCOME_PERMANENT, "an update without a payload");
+		return STEP_DONE;
+	}
+	/* An empty id would make <users_path>/<id> the collection itself. */
+	if (it->stage == SCIM_OP_FIND && (it->op == OP_LOOKUP || !it->remote_id || !*it->remote_id)) {
+		char *id;
+		if (!resp) {
+			scim_build_find(c, it, req);
+			return STEP_SEND;
+		}
+		if (!scim_classify_find(c, resp, it, &id, out))
+			return STEP_DONE;
+		if (it->op == OP_LOOKUP) {
+			outcome_set(out, OUTCOME_OK, "found as user %s", id);
+			out->remote_id = id;
+			return STEP_DONE;
+		}
+		free(it->remote_id);
+		it->remote_id = id;
+		it->stage = SCIM_OP_ACT;
+		resp = NULL;
+	}
+	if (!resp) {
+		scim_build_act(c, it, req);
+		return STEP_SEND;
+	}
+	scim_classify_act(c, resp, it, out);
+	return STEP_DONE;
+}
+
 static enum step_result scim_step(struct target *t, struct push_item *it, const struct http_response *resp,
 				  struct http_request *req, bool *creates, struct outcome *out)
 {
 	const struct scim_conf *c = t->conf->driver_conf;
+
+	if (it->op != OP_ADD)
+		return scim_step_op(c, it, resp, req, out);
 
 	if (it->stage == SCIM_ADD && !resp) {
 		scim_build_add(c, it, req);
@@ -673,6 +1115,8 @@ const struct target_driver driver_scim = {
 	.keys = scim_keys,
 	.auth = { .type = "bearer" },
 	.auth_required = true,
+	.ops = OP_BIT(OP_UPDATE) | OP_BIT(OP_DISABLE) | OP_BIT(OP_ENABLE) | OP_BIT(OP_DELETE) |
+	       OP_BIT(OP_LOOKUP),
 	.configure = scim_configure,
 	.free_config = scim_free_config,
 	.step = scim_step,

@@ -20,16 +20,28 @@
  *        one dies, a new pair comes back.
  *   POST /nd/api/enterprise/add_ent_mem    form or JSON body
  *   POST /nd/api/enterprise/enterprise_members  keyName, page, pageSize
+ *        -> list items {id, email, name, phone, frozen}
+ *   POST /api/updateUserInfo.do  id (the lookup's), frozen (0/1), and any
+ *        of the add's fields: only those given change, each checked as the
+ *        add checks it. The real parameters are undocumented (the README
+ *        only says frozen=1 freezes): the member is taken to be named by
+ *        "id", as the lookup lists it, and unknown parameters to be
+ *        ignored, as a PHP backend would; the dump lists their names per
+ *        member so a test can see they were sent.
  *        Authorization: Bearer <access_token>; missing: HTTP 401 code
  *        40000; unknown: 200 code 40001; expired: 200 code 40002.
  *        Every answer is the envelope {"code","success","msg","data"}:
- *          0      success, data {"id"} (add) or {"total","list"} (lookup)
+ *          0      success, data {"id"} (add, update) or {"total","list"}
+ *                 (lookup)
  *          10001  a missing or malformed parameter
  *          10002  invalid email
  *          10003  invalid password
  *          10004  invalid phone number (mainland mobile: 1[3-9] + 9 digits)
  *          10005  a value out of range (sex, can_ownfile, department ids...)
- *          20001  email already exists (a duplicate)
+ *          20001  email already exists (a duplicate; also an update to
+ *                 another member's email)
+ *          20002  no member has that id (update; undocumented, so the
+ *                 code is this simulator's, like the others)
  *   Rate-limited requests: 429, Retry-After and {"code":42900,...}.
  *
  * Control hooks, all POST /_sim/api/babelbird/<action>, JSON body optional:
@@ -43,6 +55,13 @@
  *                   from now on (default 3600)
  *   add-member      {"email": .., "name": ..}  a member that was there
  *                   before membersync; -> {"id": N}
+ *
+ * The dump: members (each as stored, password included, with "frozen"
+ * 0/1, "creates": successful add_ent_mem calls for its email (0 for one
+ * made with add-member), "updates", "password_updates" and
+ * "ignored_update_fields"), creates ({lowercased email: successful adds}),
+ * duplicates_refused ({lowercased email: adds refused with 20001}),
+ * issued, refused, access_tokens, refresh_tokens and token_ttl.
  */
 #include "sim.h"
 
@@ -60,6 +79,7 @@
 #define R_REFRESH PREFIX "/api/refreshToken.do"
 #define R_ADD PREFIX "/nd/api/enterprise/add_ent_mem"
 #define R_LOOKUP PREFIX "/nd/api/enterprise/enterprise_members"
+#define R_UPDATE PREFIX "/api/updateUserInfo.do"
 
 #define DEFAULT_CLIENT_ID "babelbird-client"
 #define DEFAULT_CLIENT_SECRET "babelbird-secret"
@@ -83,6 +103,7 @@ enum bb_code {
 	BB_E_PHONE = 10004,
 	BB_E_VALUE = 10005,
 	BB_E_EXISTS = 20001,
+	BB_E_NO_MEMBER = 20002,
 	BB_E_NO_TOKEN = 40000,
 	BB_E_TOKEN_INVALID = 40001,
 	BB_E_TOKEN_EXPIRED = 40002,
@@ -108,6 +129,10 @@ struct bb_member {
 	long long id;
 	char *email_key;	/* lowercased: the duplicate index */
 	json_object *obj;	/* what the dump shows */
+	long long creates;	/* adds of this email, this member's included */
+	long long updates;
+	long long password_updates;
+	json_object *ignored;	/* names an update sent that it does not know */
 };
 
 struct bb_state {
@@ -123,6 +148,8 @@ struct bb_state {
 	uint64_t rng;
 	uint64_t issued_codes, issued_access, issued_refresh;
 	uint64_t refused_missing, refused_invalid, refused_expired;
+	json_object *creates;		/* email key -> successful adds */
+	json_object *duplicates;	/* email key -> adds refused as taken */
 };
 
 /* ------------------------------------------------------------------ */
@@ -820,6 +847,125 @@ struct int_rule {
 	const char *msg;
 };
 
+static const struct int_rule int_rules[] = {
+	{ "sex", 0, 2, "invalid sex: must be 0, 1 or 2" },
+	{ "can_ownfile", -1, 1, "invalid can_ownfile: must be -1, 0 or 1" },
+	{ "spacelimit", 0, 1048576, "invalid spacelimit: must be 0 to 1048576 GB" },
+	{ "enterprise_role", 0, 100, "invalid enterprise_role" },
+	{ "password_is_md5", 0, 1, "invalid password_is_md5: must be 0 or 1" },
+	{ "join_time", 0, 0, "invalid join_time: must be unix seconds, not in the future" },
+};
+
+static const struct {
+	const char *name;
+	size_t max;
+} text_rules[] = { { "babelId", 32 }, { "remarks", 255 } };
+
+#define N_INT_RULES (sizeof(int_rules) / sizeof(int_rules[0]))
+#define N_TEXT_RULES (sizeof(text_rules) / sizeof(text_rules[0]))
+
+/* The integer parameters of int_rules; answers and returns true when one
+ * is out of range. *md5 is password_is_md5 when given. */
+static bool refuse_ints(json_object *in, long long *md5, struct sim_reply *reply)
+{
+	long long v;
+
+	for (size_t i = 0; i < N_INT_RULES; i++) {
+		long long max = strcmp(int_rules[i].name, "join_time") == 0 ? sim_wall_s() + 86400 : int_rules[i].max;
+		enum got g = get_int(in, int_rules[i].name, &v);
+
+		if (g == GOT_BAD || (g == GOT_OK && (v < int_rules[i].min || v > max))) {
+			reply_envelope(reply, 200, BB_E_VALUE, int_rules[i].msg, NULL);
+			return true;
+		}
+		if (g == GOT_OK && strcmp(int_rules[i].name, "password_is_md5") == 0)
+			*md5 = v;
+	}
+	return false;
+}
+
+/* The text parameters of text_rules, likewise. */
+static bool refuse_texts(json_object *in, struct sim_reply *reply)
+{
+	char msg[128];
+	size_t chars;
+
+	for (size_t i = 0; i < N_TEXT_RULES; i++) {
+		const char *s = NULL;
+
+		if (get_text(in, text_rules[i].name, &s, &chars) == GOT_BAD || (s && chars > text_rules[i].max)) {
+			snprintf(msg, sizeof(msg), "invalid %s: at most %zu characters", text_rules[i].name,
+				 text_rules[i].max);
+			reply_envelope(reply, 200, BB_E_VALUE, msg, NULL);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* department_ids[] and department_roles[] (one role per department):
+ * new arrays in *depts and *roles (NULL when absent); answers and returns
+ * true when they are unusable. */
+static bool refuse_depts(json_object *in, json_object **depts, json_object **roles, struct sim_reply *reply)
+{
+	bool bad;
+
+	*roles = NULL;
+	*depts = get_list(in, "department_ids", &bad);
+	if (bad) {
+		reply_envelope(reply, 200, BB_E_VALUE, "invalid department_ids", NULL);
+		return true;
+	}
+	for (size_t i = 0; *depts && i < json_object_array_length(*depts); i++) {
+		const char *d = json_object_get_string(json_object_array_get_idx(*depts, i));
+
+		if (!digits(d)) {
+			reply_bad_value(reply, BB_E_VALUE, "invalid department id", d);
+			json_object_put(*depts);
+			*depts = NULL;
+			return true;
+		}
+	}
+	*roles = get_list(in, "department_roles", &bad);
+	if (bad || (*roles && (!*depts || json_object_array_length(*roles) != json_object_array_length(*depts)))) {
+		json_object_put(*depts);
+		json_object_put(*roles);
+		*depts = *roles = NULL;
+		reply_envelope(reply, 200, BB_E_VALUE,
+			       "invalid department_roles: one role per department in department_ids", NULL);
+		return true;
+	}
+	return false;
+}
+
+/* Copies the text_rules and int_rules parameters in gives into obj. */
+static void copy_rule_fields(json_object *in, json_object *obj)
+{
+	size_t chars;
+	long long v;
+
+	for (size_t i = 0; i < N_TEXT_RULES; i++) {
+		const char *s = NULL;
+
+		if (get_text(in, text_rules[i].name, &s, &chars) == GOT_OK)
+			json_object_object_add(obj, text_rules[i].name, json_object_new_string(s));
+	}
+	for (size_t i = 0; i < N_INT_RULES; i++) {
+		if (get_int(in, int_rules[i].name, &v) == GOT_OK)
+			json_object_object_add(obj, int_rules[i].name, json_object_new_int64(v));
+	}
+}
+
+/* counts[key] + 1, stored; returns the new count. */
+static long long bump(json_object *counts, const char *key)
+{
+	json_object *v;
+	long long n = json_object_object_get_ex(counts, key, &v) ? json_object_get_int64(v) + 1 : 1;
+
+	json_object_object_add(counts, key, json_object_new_int64(n));
+	return n;
+}
+
 static struct bb_member *member_add(struct bb_state *st, const char *email, json_object *obj)
 {
 	struct bb_member *m = sim_xcalloc(1, sizeof(*m));
@@ -827,7 +973,9 @@ static struct bb_member *member_add(struct bb_state *st, const char *email, json
 	m->id = FIRST_MEMBER_ID + (long long)st->len;
 	m->email_key = lowercase(email);
 	m->obj = obj;
+	m->ignored = json_object_new_array();
 	json_object_object_add(obj, "id", json_object_new_int64(m->id));
+	json_object_object_add(obj, "frozen", json_object_new_int(0));
 	if (st->len == st->cap) {
 		st->cap = st->cap ? st->cap * 2 : 64;
 		st->members = sim_xrealloc(st->members, st->cap * sizeof(*st->members));
@@ -852,24 +1000,10 @@ static void countdown(struct bb_state *st)
 static int add_member(struct sim *sim, struct bb_state *st, const struct sim_request *req,
 		      struct sim_reply *reply)
 {
-	static const struct int_rule ints[] = {
-		{ "sex", 0, 2, "invalid sex: must be 0, 1 or 2" },
-		{ "can_ownfile", -1, 1, "invalid can_ownfile: must be -1, 0 or 1" },
-		{ "spacelimit", 0, 1048576, "invalid spacelimit: must be 0 to 1048576 GB" },
-		{ "enterprise_role", 0, 100, "invalid enterprise_role" },
-		{ "password_is_md5", 0, 1, "invalid password_is_md5: must be 0 or 1" },
-		{ "join_time", 0, 0, "invalid join_time: must be unix seconds, not in the future" },
-	};
-	static const struct {
-		const char *name;
-		size_t max;
-	} texts[] = { { "babelId", 32 }, { "remarks", 255 } };
 	const char *encoding = NULL, *email = NULL, *password = NULL, *name = NULL, *phone = NULL;
 	size_t email_chars, pw_chars, name_chars, chars;
-	long long md5 = 0, v;
+	long long md5 = 0;
 	json_object *in, *obj = NULL, *depts = NULL, *roles = NULL;
-	char msg[128];
-	bool bad;
 
 	if (strcmp(req->method, "POST") != 0)
 		return method_not_allowed(reply, "POST");
@@ -900,51 +1034,22 @@ static int add_member(struct sim *sim, struct bb_state *st, const struct sim_req
 	case GOT_NONE:
 		break;
 	}
-	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-		long long max = strcmp(ints[i].name, "join_time") == 0 ? sim_wall_s() + 86400 : ints[i].max;
-		enum got g = get_int(in, ints[i].name, &v);
-
-		if (g == GOT_BAD || (g == GOT_OK && (v < ints[i].min || v > max)))
-			return reply_envelope(reply, 200, BB_E_VALUE, ints[i].msg, NULL);
-		if (g == GOT_OK && strcmp(ints[i].name, "password_is_md5") == 0)
-			md5 = v;
-	}
+	if (refuse_ints(in, &md5, reply))
+		return 0;
 	/* Never echoed: it is a password. */
 	if (md5 ? !md5_hex(password) : pw_chars < 6 || pw_chars > 32)
 		return reply_envelope(reply, 200, BB_E_PASSWORD,
 				      md5 ? "invalid password: password_is_md5 is 1 but it is no MD5 digest"
 					  : "invalid password: must be 6 to 32 characters", NULL);
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		const char *s = NULL;
-
-		if (get_text(in, texts[i].name, &s, &chars) == GOT_BAD || (s && chars > texts[i].max)) {
-			snprintf(msg, sizeof(msg), "invalid %s: at most %zu characters", texts[i].name, texts[i].max);
-			return reply_envelope(reply, 200, BB_E_VALUE, msg, NULL);
-		}
-	}
-	depts = get_list(in, "department_ids", &bad);
-	if (bad)
-		return reply_envelope(reply, 200, BB_E_VALUE, "invalid department_ids", NULL);
-	for (size_t i = 0; depts && i < json_object_array_length(depts); i++) {
-		const char *d = json_object_get_string(json_object_array_get_idx(depts, i));
-
-		if (!digits(d)) {
-			json_object_put(depts);
-			return reply_bad_value(reply, BB_E_VALUE, "invalid department id", d);
-		}
-	}
-	roles = get_list(in, "department_roles", &bad);
-	if (bad || (roles && (!depts || json_object_array_length(roles) != json_object_array_length(depts)))) {
-		json_object_put(depts);
-		json_object_put(roles);
-		return reply_envelope(reply, 200, BB_E_VALUE,
-				      "invalid department_roles: one role per department in department_ids", NULL);
-	}
+	if (refuse_texts(in, reply) || refuse_depts(in, &depts, &roles, reply))
+		return 0;
 
 	{
 		char *key = lowercase(email);
 		bool taken = sim_map_get(&st->by_email, key) != NULL;
 
+		if (taken)
+			bump(st->duplicates, key);
 		free(key);
 		if (taken) {
 			json_object_put(depts);
@@ -959,16 +1064,7 @@ static int add_member(struct sim *sim, struct bb_state *st, const struct sim_req
 	json_object_object_add(obj, "password", json_object_new_string(password));
 	if (phone)
 		json_object_object_add(obj, "phone", json_object_new_string(phone));
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		const char *s = NULL;
-
-		if (get_text(in, texts[i].name, &s, &chars) == GOT_OK)
-			json_object_object_add(obj, texts[i].name, json_object_new_string(s));
-	}
-	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-		if (get_int(in, ints[i].name, &v) == GOT_OK)
-			json_object_object_add(obj, ints[i].name, json_object_new_int64(v));
-	}
+	copy_rule_fields(in, obj);
 	if (depts)
 		json_object_object_add(obj, "department_ids", depts);
 	if (roles)
@@ -976,6 +1072,130 @@ static int add_member(struct sim *sim, struct bb_state *st, const struct sim_req
 	json_object_object_add(obj, "encoding", json_object_new_string(encoding));
 	{
 		struct bb_member *m = member_add(st, email, obj);
+		json_object *data = json_object_new_object();
+
+		m->creates = bump(st->creates, m->email_key);
+		json_object_object_add(data, "id", json_object_new_int64(m->id));
+		return reply_envelope(reply, 200, BB_OK, "success", data);
+	}
+}
+
+/* The parameters updateUserInfo.do knows (a guess: the add's, frozen,
+ * and the member's id). */
+static bool update_param(const char *name)
+{
+	static const char *const known[] = {
+		"id", "frozen", "email", "name", "phone", "password", "department_ids", "department_roles", NULL,
+	};
+
+	for (size_t i = 0; known[i]; i++) {
+		if (strcmp(known[i], name) == 0)
+			return true;
+	}
+	for (size_t i = 0; i < N_INT_RULES; i++) {
+		if (strcmp(int_rules[i].name, name) == 0)
+			return true;
+	}
+	for (size_t i = 0; i < N_TEXT_RULES; i++) {
+		if (strcmp(text_rules[i].name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int update_member(struct sim *sim, struct bb_state *st, const struct sim_request *req,
+			 struct sim_reply *reply)
+{
+	const char *encoding = NULL, *email = NULL, *name = NULL, *phone = NULL, *password = NULL;
+	size_t chars, pw_chars = 0;
+	long long id, frozen = -1, md5 = 0;
+	json_object *in, *depts = NULL, *roles = NULL;
+	struct bb_member *m;
+	enum got g;
+
+	if (strcmp(req->method, "POST") != 0)
+		return method_not_allowed(reply, "POST");
+	if (refuse_bearer(st, req, reply))
+		return 0;
+	in = input(req, &encoding, reply);
+	if (!in)
+		return 0;
+
+	g = get_int(in, "id", &id);
+	if (g == GOT_NONE)
+		return reply_envelope(reply, 200, BB_E_PARAM, "missing parameter: id", NULL);
+	if (g == GOT_BAD)
+		return reply_envelope(reply, 200, BB_E_PARAM, "invalid id", NULL);
+	m = id >= FIRST_MEMBER_ID && id - FIRST_MEMBER_ID < (long long)st->len ? st->members[id - FIRST_MEMBER_ID]
+										: NULL;
+	if (!m)
+		return reply_envelope(reply, 200, BB_E_NO_MEMBER, "member does not exist", NULL);
+	g = get_int(in, "frozen", &frozen);
+	if (g == GOT_BAD || (g == GOT_OK && frozen != 0 && frozen != 1))
+		return reply_envelope(reply, 200, BB_E_VALUE, "invalid frozen: must be 0 or 1", NULL);
+
+	/* Each given field is checked as the add checks it. */
+	if (get_text(in, "email", &email, &chars) == GOT_BAD || (email && !email_ok(email)))
+		return reply_bad_value(reply, BB_E_EMAIL, "invalid email", email ? email : "");
+	if (get_text(in, "name", &name, &chars) == GOT_BAD || (name && chars > 50))
+		return reply_envelope(reply, 200, BB_E_VALUE, "invalid name: at most 50 characters", NULL);
+	g = get_text(in, "phone", &phone, &chars);
+	if (g == GOT_BAD)
+		return reply_envelope(reply, 200, BB_E_PHONE, "invalid phone number", NULL);
+	if (phone && !phone_ok(phone))
+		return reply_bad_value(reply, BB_E_PHONE, "invalid phone number", phone);
+	if (refuse_ints(in, &md5, reply))
+		return 0;
+	if (get_text(in, "password", &password, &pw_chars) == GOT_BAD ||
+	    (password && (md5 ? !md5_hex(password) : pw_chars < 6 || pw_chars > 32)))
+		return reply_envelope(reply, 200, BB_E_PASSWORD, "invalid password", NULL);
+	if (refuse_texts(in, reply) || refuse_depts(in, &depts, &roles, reply))
+		return 0;
+	if (email) {
+		char *key = lowercase(email);
+		struct bb_member *other = sim_map_get(&st->by_email, key);
+
+		if (other && other != m) {
+			free(key);
+			json_object_put(depts);
+			json_object_put(roles);
+			return reply_envelope(reply, 200, BB_E_EXISTS, "email already exists", NULL);
+		}
+		sim_map_del(&st->by_email, m->email_key);
+		free(m->email_key);
+		m->email_key = key;
+		sim_map_put(&st->by_email, m->email_key, m);
+		json_object_object_add(m->obj, "email", json_object_new_string(email));
+	}
+
+	if (name)
+		json_object_object_add(m->obj, "name", json_object_new_string(name));
+	if (phone)
+		json_object_object_add(m->obj, "phone", json_object_new_string(phone));
+	if (password) {
+		m->password_updates++;
+		json_object_object_add(m->obj, "password", json_object_new_string(password));
+	}
+	copy_rule_fields(in, m->obj);
+	if (depts)
+		json_object_object_add(m->obj, "department_ids", depts);
+	if (roles)
+		json_object_object_add(m->obj, "department_roles", roles);
+	if (frozen >= 0)
+		json_object_object_add(m->obj, "frozen", json_object_new_int((int)frozen));
+	json_object_object_foreach(in, key, val) {
+		bool seen = false;
+
+		(void)val;
+		if (update_param(key))
+			continue;
+		for (size_t i = 0; i < json_object_array_length(m->ignored); i++)
+			seen = seen || strcmp(json_object_get_string(json_object_array_get_idx(m->ignored, i)), key) == 0;
+		if (!seen)
+			json_object_array_add(m->ignored, json_object_new_string(key));
+	}
+	m->updates++;
+	{
 		json_object *data = json_object_new_object();
 
 		json_object_object_add(data, "id", json_object_new_int64(m->id));
@@ -1032,6 +1252,8 @@ static int list_members(struct sim *sim, struct bb_state *st, const struct sim_r
 			json_object_object_add(item, "name", json_object_new_string(name));
 			if (json_object_object_get_ex(m->obj, "phone", &v))
 				json_object_object_add(item, "phone", json_object_get(v));
+			if (json_object_object_get_ex(m->obj, "frozen", &v))
+				json_object_object_add(item, "frozen", json_object_get(v));
 			json_object_array_add(list, item);
 		}
 		total++;
@@ -1047,7 +1269,7 @@ static int list_members(struct sim *sim, struct bb_state *st, const struct sim_r
 
 static const char *bb_route(const struct sim_request *req)
 {
-	static const char *const routes[] = { R_AUTHORIZE, R_TOKEN, R_REFRESH, R_ADD, R_LOOKUP };
+	static const char *const routes[] = { R_AUTHORIZE, R_TOKEN, R_REFRESH, R_ADD, R_LOOKUP, R_UPDATE };
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(req->path, routes[i]) == 0)
@@ -1064,6 +1286,9 @@ static const char *bb_log_key(const struct sim *sim, const struct sim_request *r
 		return sim_json_string(in, "email", len);
 	if (strcmp(req->path, R_LOOKUP) == 0)
 		return sim_json_string(in, "keyName", len);
+	/* The member's id, when sent as text (a form always is). */
+	if (strcmp(req->path, R_UPDATE) == 0)
+		return sim_json_string(in, "id", len);
 	return NULL;
 }
 
@@ -1082,6 +1307,8 @@ static int bb_handle(struct sim *sim, void *state, const struct sim_request *req
 		return token_refresh(sim, st, req, reply);
 	if (strcmp(r, R_ADD) == 0)
 		return add_member(sim, st, req, reply);
+	if (strcmp(r, R_UPDATE) == 0)
+		return update_member(sim, st, req, reply);
 	return list_members(sim, st, req, reply);
 }
 
@@ -1185,6 +1412,7 @@ static void bb_reset(void *state)
 
 	for (size_t i = 0; i < st->len; i++) {
 		json_object_put(st->members[i]->obj);
+		json_object_put(st->members[i]->ignored);
 		free(st->members[i]->email_key);
 		free(st->members[i]);
 	}
@@ -1200,6 +1428,10 @@ static void bb_reset(void *state)
 	st->refuse_all = false;
 	st->issued_codes = st->issued_access = st->issued_refresh = 0;
 	st->refused_missing = st->refused_invalid = st->refused_expired = 0;
+	json_object_put(st->creates);
+	st->creates = json_object_new_object();
+	json_object_put(st->duplicates);
+	st->duplicates = json_object_new_object();
 }
 
 static void *bb_state_new(const struct sim *sim)
@@ -1216,10 +1448,14 @@ static void *bb_state_new(const struct sim *sim)
 
 static void bb_state_free(void *state)
 {
-	if (!state)
+	struct bb_state *st = state;
+
+	if (!st)
 		return;
-	bb_reset(state);
-	free(state);
+	bb_reset(st);
+	json_object_put(st->creates);
+	json_object_put(st->duplicates);
+	free(st);
 }
 
 static json_object *bb_dump(void *state)
@@ -1229,8 +1465,18 @@ static json_object *bb_dump(void *state)
 	json_object *issued = json_object_new_object(), *refused = json_object_new_object();
 	json_object *access = json_object_new_array(), *refresh = json_object_new_array();
 
-	for (size_t i = 0; i < st->len; i++)
-		json_object_array_add(members, json_object_get(st->members[i]->obj));
+	for (size_t i = 0; i < st->len; i++) {
+		const struct bb_member *m = st->members[i];
+		json_object *copy = NULL;
+
+		if (json_object_deep_copy(m->obj, &copy, NULL) < 0)
+			abort();
+		json_object_object_add(copy, "creates", json_object_new_int64(m->creates));
+		json_object_object_add(copy, "updates", json_object_new_int64(m->updates));
+		json_object_object_add(copy, "password_updates", json_object_new_int64(m->password_updates));
+		json_object_object_add(copy, "ignored_update_fields", json_object_get(m->ignored));
+		json_object_array_add(members, copy);
+	}
 	for (size_t i = 0; i < st->n_tokens; i++) {
 		if (st->tokens[i].kind == TOK_ACCESS)
 			json_object_array_add(access, json_object_new_string(st->tokens[i].value));
@@ -1244,6 +1490,8 @@ static json_object *bb_dump(void *state)
 	json_object_object_add(refused, "invalid", json_object_new_uint64(st->refused_invalid));
 	json_object_object_add(refused, "expired", json_object_new_uint64(st->refused_expired));
 	json_object_object_add(obj, "members", members);
+	json_object_object_add(obj, "creates", json_object_get(st->creates));
+	json_object_object_add(obj, "duplicates_refused", json_object_get(st->duplicates));
 	json_object_object_add(obj, "issued", issued);
 	json_object_object_add(obj, "refused", refused);
 	/* Every token handed out, so a test can look for them in logs. */

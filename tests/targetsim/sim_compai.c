@@ -4,7 +4,9 @@
  * is a 400 naming it), class-validator messages, NestJS error bodies
  * ({"statusCode","message","error"}), members listed with their user
  * (deactivated ones only when asked), bulk adds with partial success,
- * invites by email, reactivation, and the throttler's 429.
+ * invites by email, updates (PATCH /v1/people/{id}), deactivation
+ * (DELETE /v1/people/{id}: the member is kept, deactivated, as the
+ * current server does), reactivation, and the throttler's 429.
  *
  * Test levers under /_sim/api/compai/:
  *   add-user   {"email","name"} -> {"id"}, or {"users":[{"email","name"}]}
@@ -15,9 +17,13 @@
  *              lagging read replica would, so a test can make an add meet
  *              "already a member"
  * The state dump counts, per user id, how often a create carried it
- * ("adds"), per email how often it was invited ("invites") and per member
- * how often it was reactivated ("reactivations"), so a test can assert
- * that nothing was sent twice.
+ * ("adds") and how many members were actually created for it ("creates":
+ * POST /v1/people, /bulk and an invite's immediate member), per email how
+ * often it was invited ("invites") and per member how often it was
+ * reactivated ("reactivations"), so a test can assert that nothing was
+ * sent twice. Each member in "members" shows its fields, isActive,
+ * deactivated, and how often it was updated ("updates") and deactivated
+ * ("deactivations").
  */
 #include "sim.h"
 
@@ -56,6 +62,8 @@ struct ca_member {
 	bool deactivated;
 	bool hidden;
 	time_t created;
+	long long updates;	/* PATCH /v1/people/{id} that changed it */
+	long long deactivations;	/* DELETE /v1/people/{id} */
 };
 
 struct ca_state {
@@ -69,6 +77,7 @@ struct ca_state {
 	struct sim_map member_by_id;
 	json_object *invitations;	/* [{"email","roles"}] */
 	json_object *adds;		/* user id -> creates that carried it */
+	json_object *creates;		/* user id -> members created for it */
 	json_object *invites;		/* email -> invites */
 	json_object *reactivations;	/* member id -> count */
 	unsigned long long next_id;
@@ -76,6 +85,12 @@ struct ca_state {
 
 static const char *const member_fields[] = {
 	"userId", "role", "department", "isActive", "fleetDmLabelId", "jobTitle", NULL,
+};
+
+/* UpdatePeopleDto: PartialType(CreatePeopleDto) plus the user's name and
+ * email. */
+static const char *const update_fields[] = {
+	"userId", "role", "department", "isActive", "fleetDmLabelId", "jobTitle", "name", "email", NULL,
 };
 
 static const char *const departments[] = { "none", "admin", "gov", "hr", "it", "itsm", "qms", NULL };
@@ -417,6 +432,7 @@ static struct ca_member *member_from_body(struct ca_state *st, json_object *o)
 		fleet = json_object_get_int64(v);
 	if (json_object_object_get_ex(o, "isActive", &v) && v)
 		active = json_object_get_boolean(v);
+	count(st->creates, u->id);
 	return member_add(st, u, sim_json_string(o, "role", NULL), department, job, fleet, active);
 }
 
@@ -653,8 +669,10 @@ static json_object *invite_one(struct ca_state *st, json_object *o)
 			u = user_add(st, email, NULL);
 		if (m && !member_active(m))
 			member_reactivate(m, role);
-		else if (!m)
+		else if (!m) {
+			count(st->creates, u->id);
 			member_add(st, u, role, NULL, NULL, 0, true);
+		}
 		json_object_object_add(res, "emailSent", json_object_new_boolean(1));
 	} else if (m && m->deactivated) {
 		member_reactivate(m, role);
@@ -734,6 +752,153 @@ static int get_person(struct ca_state *st, const char *id, struct sim_reply *rep
 	return sim_reply_json(reply, MHD_HTTP_OK, with_auth(member_json(m)));
 }
 
+/* UpdatePeopleDto: every field optional (null skips its checks too),
+ * otherwise as CreatePeopleDto, and the user's name and email. */
+static void check_update(json_object *obj, json_object *msgs)
+{
+	json_object *v;
+
+	check_whitelist(obj, update_fields, "", msgs);
+	if (json_object_object_get_ex(obj, "userId", &v) && v)
+		check_required_string(obj, "userId", "", msgs);
+	if (json_object_object_get_ex(obj, "role", &v) && v)
+		check_required_string(obj, "role", "", msgs);
+	if (json_object_object_get_ex(obj, "department", &v) && v &&
+	    (!json_object_is_type(v, json_type_string) || !in_list(departments, json_object_get_string(v))))
+		add_msg(msgs, "", "department must be one of the following values: " DEPARTMENTS);
+	if (json_object_object_get_ex(obj, "isActive", &v) && v && !json_object_is_type(v, json_type_boolean))
+		add_msg(msgs, "", "isActive must be a boolean value");
+	if (json_object_object_get_ex(obj, "fleetDmLabelId", &v) && v &&
+	    !json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		add_msg(msgs, "", "fleetDmLabelId must be a number conforming to the specified constraints");
+	if (json_object_object_get_ex(obj, "jobTitle", &v) && v && !json_object_is_type(v, json_type_string))
+		add_msg(msgs, "", "jobTitle must be a string");
+	if (json_object_object_get_ex(obj, "name", &v) && v && !json_object_is_type(v, json_type_string))
+		add_msg(msgs, "", "name must be a string");
+	if (json_object_object_get_ex(obj, "email", &v) && v &&
+	    (!json_object_is_type(v, json_type_string) || !email_ok(json_object_get_string(v))))
+		add_msg(msgs, "", "email must be an email");
+}
+
+static int update_person(struct ca_state *st, const struct sim_request *req, const char *id,
+			 struct sim_reply *reply)
+{
+	bool empty;
+	json_object *body = body_object(req, reply, &empty), *msgs, *v;
+	struct ca_member *m, *other;
+	struct ca_user *u;
+	const char *s;
+
+	if (!body)
+		return 0;
+	msgs = json_object_new_array();
+	check_update(body, msgs);
+	if (json_object_array_length(msgs)) {
+		if (empty)
+			json_object_put(body);
+		return reply_nest(reply, MHD_HTTP_BAD_REQUEST, msgs, "Bad Request");
+	}
+	json_object_put(msgs);
+	if (empty) {
+		json_object_put(body);
+		body = NULL;
+	}
+
+	/* validateMemberExists: deactivated members are not found. */
+	m = sim_map_get(&st->member_by_id, id);
+	if (!m || m->deactivated)
+		return reply_msg(reply, MHD_HTTP_NOT_FOUND, "Not Found",
+				 "Member with ID %s not found in organization " ORG_ID, id);
+	s = body ? sim_json_string(body, "userId", NULL) : NULL;
+	if (s && strcmp(s, m->user->id) != 0) {
+		u = sim_map_get(&st->user_by_id, s);
+		if (!u)
+			return reply_msg(reply, MHD_HTTP_NOT_FOUND, "Not Found", "User with ID %s not found",
+					 s);
+		other = sim_map_get(&st->member_by_user, s);
+		if (other && !other->deactivated)
+			return reply_msg(reply, MHD_HTTP_BAD_REQUEST, "Bad Request",
+					 "User %s is already a member of this organization", u->email);
+		if (other)
+			/* The (userId, organizationId) unique index, uncaught. */
+			return reply_msg(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+					 "Failed to update member");
+	}
+	s = body ? sim_json_string(body, "email", NULL) : NULL;
+	if (s) {
+		u = user_by_email(st, s);
+		/* The user table's unique email (the server's 409). */
+		if (u && u != m->user)
+			return reply_msg(reply, MHD_HTTP_CONFLICT, "Conflict", "Email already in use");
+	}
+	/* department is a required enum column: null reaches the database
+	 * and fails there, as on the server. */
+	if (body && json_object_object_get_ex(body, "department", &v) && !v)
+		return reply_msg(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+				 "Failed to update member");
+
+	if (body && (s = sim_json_string(body, "userId", NULL)) && strcmp(s, m->user->id) != 0) {
+		sim_map_del(&st->member_by_user, m->user->id);
+		m->user = sim_map_get(&st->user_by_id, s);
+		sim_map_put(&st->member_by_user, m->user->id, m);
+	}
+	if (body && (s = sim_json_string(body, "role", NULL))) {
+		free(m->role);
+		m->role = clean_dup(s);
+	}
+	if (body && (s = sim_json_string(body, "department", NULL))) {
+		free(m->department);
+		m->department = sim_xstrdup(s);
+	}
+	if (body && json_object_object_get_ex(body, "isActive", &v) && v)
+		m->is_active = json_object_get_boolean(v);
+	if (body && json_object_object_get_ex(body, "fleetDmLabelId", &v))
+		m->fleet = v ? json_object_get_int64(v) : 0;
+	if (body && json_object_object_get_ex(body, "jobTitle", &v)) {
+		free(m->job_title);
+		m->job_title = v ? clean_dup(json_object_get_string(v)) : NULL;
+	}
+	if (body && (s = sim_json_string(body, "name", NULL))) {
+		free(m->user->name);
+		m->user->name = clean_dup(s);
+	}
+	if (body && (s = sim_json_string(body, "email", NULL)) && user_by_email(st, s) != m->user) {
+		sim_map_del(&st->user_by_email, m->user->email);
+		free(m->user->email);
+		m->user->email = lower_dup(s);
+		sim_map_put(&st->user_by_email, m->user->email, m->user);
+	}
+	m->updates++;
+	return sim_reply_json(reply, MHD_HTTP_OK, with_auth(member_json(m)));
+}
+
+/* The current server's DELETE: offboarding, not removal. The member is
+ * deactivated (deactivated and isActive false) and kept; the owner cannot
+ * go. A deactivated member is found and deactivated again. */
+static int delete_person(struct ca_state *st, const char *id, struct sim_reply *reply)
+{
+	struct ca_member *m = sim_map_get(&st->member_by_id, id);
+	json_object *obj, *dm;
+
+	if (!m)
+		return reply_msg(reply, MHD_HTTP_NOT_FOUND, "Not Found",
+				 "Member with ID %s not found in organization " ORG_ID, id);
+	if (strstr(m->role, "owner"))
+		return reply_msg(reply, MHD_HTTP_FORBIDDEN, "Forbidden",
+				 "Cannot remove the organization owner");
+	m->deactivated = true;
+	m->is_active = false;
+	m->deactivations++;
+	obj = json_object_new_object();
+	dm = json_object_new_object();
+	json_object_object_add(dm, "id", json_object_new_string(m->id));
+	json_object_object_add(dm, "name", json_object_new_string(m->user->name));
+	json_object_object_add(dm, "email", json_object_new_string(m->user->email));
+	json_object_object_add(obj, "success", json_object_new_boolean(1));
+	json_object_object_add(obj, "deletedMember", dm);
+	return sim_reply_json(reply, MHD_HTTP_OK, with_auth(obj));
+}
+
 /* ------------------------------------------------------------------ */
 /* routing */
 
@@ -780,6 +945,7 @@ static const char *ca_route(const struct sim_request *req)
 static const char *ca_log_key(const struct sim *sim, const struct sim_request *req, size_t *len)
 {
 	json_object *invites;
+	const char *base = ROUTE_PEOPLE "/", *id;
 
 	if (strcmp(req->path, ROUTE_PEOPLE) == 0)
 		return sim_json_string(req->json, "userId", len);
@@ -787,6 +953,13 @@ static const char *ca_log_key(const struct sim *sim, const struct sim_request *r
 	    json_object_object_get_ex(req->json, "invites", &invites) &&
 	    json_object_is_type(invites, json_type_array) && json_object_array_length(invites) > 0)
 		return sim_json_string(json_object_array_get_idx(invites, 0), "email", len);
+	/* A member's own URL: its id. */
+	if (strncmp(req->path, base, strlen(base)) == 0 && strcmp(req->path, ROUTE_BULK) != 0 &&
+	    strcmp(req->path, ROUTE_INVITE) != 0) {
+		id = req->path + strlen(base);
+		*len = strcspn(id, "/");
+		return *len ? id : NULL;
+	}
 	return NULL;
 }
 
@@ -827,9 +1000,14 @@ static int ca_handle(struct sim *sim, void *state, const struct sim_request *req
 			free(id);
 			return r;
 		}
-	} else if (strcmp(m, "GET") == 0) {
+	} else if (strcmp(m, "GET") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "DELETE") == 0) {
 		id = people_id(req->path, "");
-		r = get_person(st, id, reply);
+		if (strcmp(m, "GET") == 0)
+			r = get_person(st, id, reply);
+		else if (strcmp(m, "PATCH") == 0)
+			r = update_person(st, req, id, reply);
+		else
+			r = delete_person(st, id, reply);
 		free(id);
 		return r;
 	}
@@ -995,10 +1173,12 @@ static void ca_reset(void *state)
 	sim_map_clear(&st->member_by_id);
 	json_object_put(st->invitations);
 	json_object_put(st->adds);
+	json_object_put(st->creates);
 	json_object_put(st->invites);
 	json_object_put(st->reactivations);
 	st->invitations = json_object_new_array();
 	st->adds = json_object_new_object();
+	st->creates = json_object_new_object();
 	st->invites = json_object_new_object();
 	st->reactivations = json_object_new_object();
 	st->next_id = 0;
@@ -1025,6 +1205,7 @@ static void ca_state_free(void *state)
 	ca_reset(st);
 	json_object_put(st->invitations);
 	json_object_put(st->adds);
+	json_object_put(st->creates);
 	json_object_put(st->invites);
 	json_object_put(st->reactivations);
 	free(st);
@@ -1051,12 +1232,16 @@ static json_object *ca_dump(void *state)
 		json_object_object_add(m, "email", json_object_new_string(st->members[i]->user->email));
 		json_object_object_del(m, "user");
 		json_object_object_add(m, "hidden", json_object_new_boolean(st->members[i]->hidden));
+		json_object_object_add(m, "updates", json_object_new_int64(st->members[i]->updates));
+		json_object_object_add(m, "deactivations",
+				       json_object_new_int64(st->members[i]->deactivations));
 		json_object_array_add(members, m);
 	}
 	json_object_object_add(obj, "users", users);
 	json_object_object_add(obj, "members", members);
 	json_object_object_add(obj, "invitations", json_object_get(st->invitations));
 	json_object_object_add(obj, "adds", json_object_get(st->adds));
+	json_object_object_add(obj, "creates", json_object_get(st->creates));
 	json_object_object_add(obj, "invites", json_object_get(st->invites));
 	json_object_object_add(obj, "reactivations", json_object_get(st->reactivations));
 	return obj;

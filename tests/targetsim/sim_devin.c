@@ -2,9 +2,18 @@
  * Devin Enterprise API v2 (/devin/v2/enterprise/...), the parts membersync
  * uses, behaving like the FastAPI server: a bearer personal key, 422
  * {"detail":[{"loc","msg","type"}]} for every validation error, enterprise
- * users found by email, invitations that create pending users, and the
+ * users found by email, invitations that create pending users, the
  * batched organization member add, which is atomic (one unknown user or
- * organization fails the call and nothing is applied) and idempotent.
+ * organization fails the call and nothing is applied) and idempotent (a
+ * re-add sets the role and groups it names), an organization's member
+ * list (paged with skip/limit), and the removal of one member.
+ *
+ * What Devin documents for the member list and the removal is 200 and 422
+ * only; the rest follows the add's conventions (*guess*): an unknown
+ * organization is a 422 at ["path","org_id"], an unknown user a 422 at
+ * ["path","user_id"], and a known user who is not a member of the
+ * organization a 404 {"detail":"Member not found"} (FastAPI's
+ * HTTPException).
  *
  * Test levers (POST /_sim/api/devin/<action>, JSON bodies):
  *   add-user    {"email": e} -> {"user_id": id}, or {"emails": [..]} ->
@@ -14,7 +23,10 @@
  *   add-org     {"org_id": id}
  * The dump: users, organizations with their members (and how many
  * successful add calls named each), every handled member-add call's size
- * and status, and counts of lookups and invitations.
+ * and status, counts of lookups and invitations, and per organization and
+ * user id the successful add calls that named the user ("member_adds") and
+ * the removals ("member_removes"), which, unlike a member's "adds", outlive
+ * the membership, so a test can assert adds were not repeated.
  */
 #include "sim.h"
 
@@ -68,7 +80,10 @@ struct dv_state {
 	struct sim_map org_by_id;
 	unsigned long long next_id;
 	json_object *add_calls;	/* [{"org_id","size","status"}] */
+	json_object *member_adds;	/* {org: {user id: successful adds}} */
+	json_object *member_removes;	/* {org: {user id: removals}} */
 	long long lookups;
+	long long member_lists;
 	long long invite_calls;
 	long long invited;
 };
@@ -451,6 +466,21 @@ static void org_put_member(struct dv_org *org, struct dv_user *u, const char *ro
 	m->adds++;
 }
 
+/* counts[org][user]++ */
+static void count_member(json_object *counts, const char *org, const char *user)
+{
+	json_object *per_org, *v;
+	int64_t n = 0;
+
+	if (!json_object_object_get_ex(counts, org, &per_org)) {
+		per_org = json_object_new_object();
+		json_object_object_add(counts, org, per_org);
+	}
+	if (json_object_object_get_ex(per_org, user, &v))
+		n = json_object_get_int64(v);
+	json_object_object_add(per_org, user, json_object_new_int64(n + 1));
+}
+
 static json_object *user_json(const struct dv_user *u)
 {
 	json_object *obj = json_object_new_object();
@@ -645,6 +675,7 @@ static int add_members(struct dv_state *st, const struct sim_request *req, const
 			const char *u = json_object_get_string(json_object_array_get_idx(users, i));
 
 			org_put_member(org, sim_map_get(&st->by_id, u), role, groups);
+			count_member(st->member_adds, org->id, u);
 		}
 	}
 	reply_success(reply);
@@ -653,15 +684,101 @@ out:
 	return 0;
 }
 
+/* The organization of a path, or NULL with a 422 answered. */
+static struct dv_org *path_org(struct dv_state *st, const char *org_id, struct sim_reply *reply)
+{
+	static const char *const loc_path[] = { "path", "org_id" };
+	struct dv_org *org = org_find(st, org_id);
+	struct detail d;
+
+	if (org)
+		return org;
+	detail_init(&d);
+	detail_add(&d, loc_path, 2, "Organization not found", "value_error");
+	detail_reply(&d, reply);
+	return NULL;
+}
+
+static json_object *org_member_json(const struct dv_org *org, const struct dv_member *m)
+{
+	json_object *obj = json_object_new_object();
+	/* The name Devin shows: the address's local part here. */
+	size_t name_len = strcspn(m->user->email, "@");
+
+	json_object_object_add(obj, "user_id", json_object_new_string(m->user->id));
+	json_object_object_add(obj, "email", json_object_new_string(m->user->email));
+	json_object_object_add(obj, "name", json_object_new_string_len(m->user->email, (int)name_len));
+	json_object_object_add(obj, "org_id", json_object_new_string(org->id));
+	json_object_object_add(obj, "org_name", json_object_new_string(org->id));
+	json_object_object_add(obj, "org_role", json_object_new_string(m->role));
+	json_object_object_add(obj, "enterprise_role", NULL);
+	return obj;
+}
+
+/* GET .../organizations/{org_id}/members?skip=&limit= */
+static int list_org_members(struct dv_state *st, const struct sim_request *req, const char *org_id,
+			    struct sim_reply *reply)
+{
+	static const char *loc_limit[] = { "query", "limit" }, *loc_skip[] = { "query", "skip" };
+	json_object *obj, *items;
+	long long skip, limit;
+	struct dv_org *org;
+	struct detail d;
+	bool more;
+
+	detail_init(&d);
+	if (query_int(req, "skip", 0, &skip, &d) && skip < 0)
+		detail_add(&d, loc_skip, 2, "Input should be greater than or equal to 0", "greater_than_equal");
+	if (query_int(req, "limit", LIMIT_DEFAULT, &limit, &d)) {
+		if (limit < 1)
+			detail_add(&d, loc_limit, 2, "Input should be greater than or equal to 1",
+				   "greater_than_equal");
+		else if (limit > LIMIT_MAX)
+			detail_add(&d, loc_limit, 2, "Input should be less than or equal to 200",
+				   "less_than_equal");
+	}
+	if (detail_reply(&d, reply))
+		return 0;
+	if (!(org = path_org(st, org_id, reply)))
+		return 0;
+	st->member_lists++;
+	obj = json_object_new_object();
+	items = json_object_new_array();
+	for (long long i = skip; i < (long long)org->len && i < skip + limit; i++)
+		json_object_array_add(items, org_member_json(org, &org->members[i]));
+	more = skip + limit < (long long)org->len;
+	json_object_object_add(obj, "items", items);
+	json_object_object_add(obj, "total", json_object_new_int64((int64_t)org->len));
+	json_object_object_add(obj, "skip", json_object_new_int64(skip));
+	json_object_object_add(obj, "limit", json_object_new_int64(limit));
+	json_object_object_add(obj, "has_more", json_object_new_boolean(more));
+	json_object_object_add(obj, "next_cursor", more ? json_object_new_int64(skip + limit) : NULL);
+	return sim_reply_json(reply, MHD_HTTP_OK, obj);
+}
+
 static int remove_member(struct dv_state *st, const char *org_id, const char *user_id,
 			 struct sim_reply *reply)
 {
-	struct dv_org *org = org_find(st, org_id);
+	static const char *const loc_user[] = { "path", "user_id" };
+	struct dv_org *org = path_org(st, org_id, reply);
 	struct dv_user *u = sim_map_get(&st->by_id, user_id);
-	struct dv_member *m = org && u ? org_member(org, u) : NULL;
+	struct dv_member *m;
+	struct detail d;
+	char msg[160];
 
+	if (!org)
+		return 0;
+	if (!u) {
+		detail_init(&d);
+		snprintf(msg, sizeof(msg), "User %.100s not found in this enterprise", user_id);
+		detail_add(&d, loc_user, 2, msg, "value_error");
+		detail_reply(&d, reply);
+		return 0;
+	}
+	m = org_member(org, u);
 	if (!m)
 		return reply_detail_text(reply, MHD_HTTP_NOT_FOUND, "Member not found");
+	count_member(st->member_removes, org->id, u->id);
 	member_clear(m);
 	memmove(m, m + 1, (size_t)(org->members + org->len - m - 1) * sizeof(*m));
 	org->len--;
@@ -702,9 +819,11 @@ static int dv_handle(struct sim *sim, void *state, const struct sim_request *req
 		return strcmp(m, "POST") == 0 ? invite(st, req, reply) : method_not_allowed(reply, "POST");
 	parse_org_path(req->path, &org, &org_len, &user);
 	org_id = sim_xstrndup(org, org_len);
-	if (!user)
+	if (!user && strcmp(m, "GET") == 0)
+		r = list_org_members(st, req, org_id, reply);
+	else if (!user)
 		r = strcmp(m, "POST") == 0 ? add_members(st, req, org_id, reply)
-					   : method_not_allowed(reply, "POST");
+					   : method_not_allowed(reply, "GET, POST");
 	else
 		r = strcmp(m, "DELETE") == 0 ? remove_member(st, org_id, user, reply)
 					     : method_not_allowed(reply, "DELETE");
@@ -715,12 +834,19 @@ static int dv_handle(struct sim *sim, void *state, const struct sim_request *req
 static const char *dv_log_key(const struct sim *sim, const struct sim_request *req, size_t *len)
 {
 	json_object *v;
-	const char *key = NULL;
+	const char *key = NULL, *route;
 
 	if (strcmp(req->path, P_MEMBERS) == 0) {
 		key = sim_request_query(req, "email");
 		if (key)
 			*len = strlen(key);
+		return key;
+	}
+	/* A removal names its user in the path. */
+	route = dv_route(req);
+	if (route && strcmp(route, ROUTE_ORG_MEMBER) == 0) {
+		key = strrchr(req->path, '/') + 1;
+		*len = strlen(key);
 		return key;
 	}
 	/* Invitations and adds carry lists: the first names the request. */
@@ -860,9 +986,13 @@ static void dv_reset(void *state)
 	sim_map_clear(&st->by_id);
 	sim_map_clear(&st->org_by_id);
 	json_object_put(st->add_calls);
+	json_object_put(st->member_adds);
+	json_object_put(st->member_removes);
 	st->add_calls = json_object_new_array();
+	st->member_adds = json_object_new_object();
+	st->member_removes = json_object_new_object();
 	st->next_id = 0;
-	st->lookups = st->invite_calls = st->invited = 0;
+	st->lookups = st->invite_calls = st->invited = st->member_lists = 0;
 }
 
 static void *dv_state_new(const struct sim *sim)
@@ -873,6 +1003,8 @@ static void *dv_state_new(const struct sim *sim)
 	sim_map_init(&st->by_id);
 	sim_map_init(&st->org_by_id);
 	st->add_calls = json_object_new_array();
+	st->member_adds = json_object_new_object();
+	st->member_removes = json_object_new_object();
 	return st;
 }
 
@@ -884,6 +1016,8 @@ static void dv_state_free(void *state)
 		return;
 	dv_reset(st);
 	json_object_put(st->add_calls);
+	json_object_put(st->member_adds);
+	json_object_put(st->member_removes);
 	free(st);
 }
 
@@ -925,6 +1059,13 @@ static json_object *dv_dump(void *state)
 	/* A copy: the dump may be serialised after the lock is released. */
 	json_object_deep_copy(st->add_calls, &calls, NULL);
 	json_object_object_add(obj, "add_calls", calls);
+	calls = NULL;
+	json_object_deep_copy(st->member_adds, &calls, NULL);
+	json_object_object_add(obj, "member_adds", calls);
+	calls = NULL;
+	json_object_deep_copy(st->member_removes, &calls, NULL);
+	json_object_object_add(obj, "member_removes", calls);
+	json_object_object_add(obj, "member_lists", json_object_new_int64(st->member_lists));
 	json_object_object_add(obj, "lookups", json_object_new_int64(st->lookups));
 	json_object_object_add(obj, "invite_calls", json_object_new_int64(st->invite_calls));
 	json_object_object_add(obj, "invited", json_object_new_int64(st->invited));

@@ -7,8 +7,20 @@
  * mobile nor email, 60105 bad email, 40035 missing or malformed
  * parameter, 60003 unknown department, 60123 bad job number, 60102 /
  * 60104 / 60106 userid / mobile / email taken, 90018 throttled, 90020
- * monthly quota spent). The per-address ban answers {"status":1111,
- * "wait":N,"punish":"deny"} without any errcode.
+ * monthly quota spent, 60121 no user with that userid or mobile). The
+ * per-address ban answers {"status":1111,"wait":N,"punish":"deny"}
+ * without any errcode.
+ *
+ * Users: POST /topapi/v2/user/create, /getbymobile {mobile}, /get
+ * {userid}, /delete {userid} and /update {userid, fields...}. The update
+ * changes only the fields it is given, checked as the create checks them
+ * (a mobile or email another user has: 60104 / 60106); it takes what
+ * DingTalk's SDK lists for it. What the real server does with a
+ * parameter the update does not know (exclusive_account, login_id, the
+ * create's spelling of loginId) is undocumented: like DingTalk's other
+ * endpoints it is taken to ignore it; the dump lists such names per user
+ * so a test can see they were sent. init_password is accepted (the SDK
+ * has it) but only counted: a sync must never reset passwords.
  *
  * Credentials: sim_secret "dingtalk.appkey" and "dingtalk.appsecret".
  * Departments 1 to 9999 exist. Control hooks, under /_sim/api/dingtalk/:
@@ -17,9 +29,14 @@
  *                          requests, the next M get the ban answer
  *                          (defaults 5, 1, 0); DELETE lifts it
  *   POST quota             every create answers 90020; DELETE clears it
- * The dump: users (without init_password), tokens_issued, tokens, bans
- * (when each ban answer was given, in ms since start, like the log's
- * t_ms) and quota.
+ * The dump: users (without init_password; each with "creates": how many
+ * creates of its mobile succeeded since the last reset, deletes between
+ * them included, "updates", "password_resets" and "ignored_update_fields"),
+ * creates ({mobile: successful creates}, deleted users included),
+ * duplicates_refused ({mobile: creates refused with 60102/60104/60106}),
+ * deleted ([{userid, mobile}] in order), tokens_issued, tokens, bans
+ * (when each ban answer was given, in ms since start, like the log's t_ms)
+ * and quota.
  */
 #include "sim.h"
 
@@ -34,6 +51,7 @@
 #define ROUTE_BY_MOBILE PREFIX "/topapi/v2/user/getbymobile"
 #define ROUTE_GET PREFIX "/topapi/v2/user/get"
 #define ROUTE_DELETE PREFIX "/topapi/v2/user/delete"
+#define ROUTE_UPDATE PREFIX "/topapi/v2/user/update"
 #define TOKEN_TTL_S 7200
 #define MAX_DEPT_ID 9999
 #define MAX_DEPTS 100
@@ -46,6 +64,10 @@ struct dt_user {
 	char *mobile;
 	char *email;		/* NULL if none */
 	json_object *obj;	/* what get returns */
+	long long creates;	/* of this mobile, this user's create included */
+	long long updates;
+	long long password_resets;
+	json_object *ignored;	/* names an update sent that it does not take */
 };
 
 struct dt_token {
@@ -71,6 +93,9 @@ struct dt_state {
 	long long ban_skip;
 	json_object *bans;
 	bool quota;
+	json_object *creates;		/* mobile -> successful creates */
+	json_object *duplicates;	/* mobile -> creates refused as taken */
+	json_object *deleted;		/* [{userid, mobile}] */
 };
 
 /* ------------------------------------------------------------------ */
@@ -286,7 +311,25 @@ static void user_free(struct dt_user *u)
 	free(u->mobile);
 	free(u->email);
 	json_object_put(u->obj);
+	json_object_put(u->ignored);
 	free(u);
+}
+
+/* counts[key] + 1, stored; returns the new count. */
+static long long bump(json_object *counts, const char *key)
+{
+	json_object *v;
+	long long n = json_object_object_get_ex(counts, key, &v) ? json_object_get_int64(v) + 1 : 1;
+
+	json_object_object_add(counts, key, json_object_new_int64(n));
+	return n;
+}
+
+static int refuse_duplicate(struct dt_state *st, struct sim_reply *reply, const char *mobile, int code,
+			    const char *msg)
+{
+	bump(st->duplicates, mobile);
+	return reply_code(st, reply, code, msg, NULL);
 }
 
 static int create_user(struct dt_state *st, const struct sim_request *req, struct sim_reply *reply)
@@ -309,11 +352,11 @@ static int create_user(struct dt_state *st, const struct sim_request *req, struc
 	mobile = str_member(body, "mobile", &bad);
 	email = str_member(body, "email", &bad);
 	if (userid && sim_map_get(&st->by_userid, userid))
-		return reply_code(st, reply, 60102, "userid在公司中已存在", NULL);
+		return refuse_duplicate(st, reply, mobile, 60102, "userid在公司中已存在");
 	if (sim_map_get(&st->by_mobile, mobile))
-		return reply_code(st, reply, 60104, "手机号码在公司中已存在", NULL);
+		return refuse_duplicate(st, reply, mobile, 60104, "手机号码在公司中已存在");
 	if (email && sim_map_get(&st->by_email, email))
-		return reply_code(st, reply, 60106, "邮箱在公司中已存在", NULL);
+		return refuse_duplicate(st, reply, mobile, 60106, "邮箱在公司中已存在");
 	if (!userid) {
 		/* DingTalk makes up numeric-looking ids; never one a client
 		 * already chose. */
@@ -327,6 +370,8 @@ static int create_user(struct dt_state *st, const struct sim_request *req, struc
 	u->userid = sim_xstrdup(userid);
 	u->mobile = sim_xstrdup(mobile);
 	u->email = email ? sim_xstrdup(email) : NULL;
+	u->creates = bump(st->creates, mobile);
+	u->ignored = json_object_new_array();
 	u->obj = json_object_new_object();
 	json_object_object_foreach(body, key, val) {
 		json_object *copy = NULL;
@@ -419,7 +464,141 @@ static int delete_user(struct dt_state *st, const struct sim_request *req, struc
 	sim_map_del(&st->by_mobile, u->mobile);
 	if (u->email)
 		sim_map_del(&st->by_email, u->email);
+	{
+		json_object *gone = json_object_new_object();
+
+		json_object_object_add(gone, "userid", json_object_new_string(u->userid));
+		json_object_object_add(gone, "mobile", json_object_new_string(u->mobile));
+		json_object_array_add(st->deleted, gone);
+	}
 	user_free(u);
+	return reply_code(st, reply, 0, "ok", NULL);
+}
+
+/* What /topapi/v2/user/update takes besides userid (DingTalk's SDK), but
+ * init_password, which is only counted. */
+static const char *const update_fields[] = {
+	"name", "mobile", "dept_id_list", "hired_date", "title", "email", "org_email", "org_email_type",
+	"job_number", "telephone", "work_place", "remark", "manager_userid", "senior_mode", "extension",
+	"exclusive_mobile", "avatarMediaId", "nickname", "hide_mobile", "language", "loginId",
+	"dept_order_list", "dept_title_list", "dept_position_list", "force_update_fields", NULL,
+};
+
+static bool update_field(const char *name)
+{
+	for (size_t i = 0; update_fields[i]; i++) {
+		if (strcmp(update_fields[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The create's checks, for the fields an update gives. Returns 0 or an
+ * errcode with *msg. */
+static int check_update(json_object *body, const char **msg)
+{
+	const char *v;
+	json_object *j;
+	bool bad;
+	int r;
+
+	if (json_object_object_get_ex(body, "name", NULL)) {
+		v = str_member(body, "name", &bad);
+		if (!v || bad || chars(v) > 80) {
+			*msg = "用户姓名不合法";
+			return 60112;
+		}
+	}
+	v = str_member(body, "mobile", &bad);
+	if (bad || (v && !mobile_ok(v))) {
+		*msg = "手机号码不合法";
+		return 60103;
+	}
+	v = str_member(body, "email", &bad);
+	if (bad || (v && (chars(v) > 50 || !email_ok(v)))) {
+		*msg = "邮箱不合法";
+		return 60105;
+	}
+	if (json_object_object_get_ex(body, "dept_id_list", NULL)) {
+		v = str_member(body, "dept_id_list", &bad);
+		r = !v || bad ? 40035 : depts_check(v);
+		if (r) {
+			*msg = r == 60003 ? "部门不存在" : "不合法的参数 dept_id_list";
+			return r;
+		}
+	}
+	v = str_member(body, "job_number", &bad);
+	if (bad || (v && chars(v) > 50)) {
+		*msg = "工号不合法";
+		return 60123;
+	}
+	if (json_object_object_get_ex(body, "hired_date", &j) &&
+	    (!json_object_is_type(j, json_type_int) || json_object_get_int64(j) < 0)) {
+		*msg = "不合法的参数 hired_date";
+		return 40035;
+	}
+	return 0;
+}
+
+static void rekey(struct sim_map *map, char **slot, const char *value, struct dt_user *u)
+{
+	if (*slot)
+		sim_map_del(map, *slot);
+	free(*slot);
+	*slot = value ? sim_xstrdup(value) : NULL;
+	if (*slot)
+		sim_map_put(map, *slot, u);
+}
+
+static int update_user(struct dt_state *st, const struct sim_request *req, struct sim_reply *reply)
+{
+	struct dt_user *u = find_user(st, req, "userid", &st->by_userid, reply), *other;
+	const char *msg, *mobile, *email;
+	bool bad;
+	int code;
+
+	if (!u)
+		return 0;
+	code = check_update(req->json, &msg);
+	if (code)
+		return reply_code(st, reply, code, msg, NULL);
+	mobile = str_member(req->json, "mobile", &bad);
+	email = str_member(req->json, "email", &bad);
+	other = mobile ? sim_map_get(&st->by_mobile, mobile) : NULL;
+	if (other && other != u)
+		return reply_code(st, reply, 60104, "手机号码在公司中已存在", NULL);
+	other = email ? sim_map_get(&st->by_email, email) : NULL;
+	if (other && other != u)
+		return reply_code(st, reply, 60106, "邮箱在公司中已存在", NULL);
+
+	json_object_object_foreach(req->json, key, val) {
+		json_object *copy = NULL;
+		bool seen = false;
+
+		if (strcmp(key, "userid") == 0)
+			continue;
+		if (strcmp(key, "init_password") == 0) {
+			u->password_resets++;
+			continue;
+		}
+		if (!update_field(key)) {
+			for (size_t i = 0; i < json_object_array_length(u->ignored); i++)
+				seen = seen || strcmp(json_object_get_string(json_object_array_get_idx(u->ignored, i)),
+						      key) == 0;
+			if (!seen)
+				json_object_array_add(u->ignored, json_object_new_string(key));
+			continue;
+		}
+		if (val && json_object_deep_copy(val, &copy, NULL) < 0)
+			abort();
+		json_object_object_add(u->obj, key, copy);
+	}
+	if (mobile)
+		rekey(&st->by_mobile, &u->mobile, mobile, u);
+	/* An empty email clears it, as the server treats empty strings. */
+	if (email || json_object_object_get_ex(req->json, "email", NULL))
+		rekey(&st->by_email, &u->email, email, u);
+	u->updates++;
 	return reply_code(st, reply, 0, "ok", NULL);
 }
 
@@ -485,7 +664,7 @@ static bool refuse_token(struct dt_state *st, const struct sim_request *req, str
 static const char *dt_route(const struct sim_request *req)
 {
 	static const char *const routes[] = {
-		ROUTE_TOKEN, ROUTE_CREATE, ROUTE_BY_MOBILE, ROUTE_GET, ROUTE_DELETE,
+		ROUTE_TOKEN, ROUTE_CREATE, ROUTE_BY_MOBILE, ROUTE_GET, ROUTE_DELETE, ROUTE_UPDATE,
 	};
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -556,6 +735,8 @@ static int dt_handle(struct sim *sim, void *state, const struct sim_request *req
 		return by_mobile(st, req, reply);
 	if (strcmp(route, ROUTE_GET) == 0)
 		return get_user(st, req, reply);
+	if (strcmp(route, ROUTE_UPDATE) == 0)
+		return update_user(st, req, reply);
 	return delete_user(st, req, reply);
 }
 
@@ -639,6 +820,12 @@ static void dt_reset(void *state)
 	json_object_put(st->bans);
 	st->bans = json_object_new_array();
 	st->quota = false;
+	json_object_put(st->creates);
+	st->creates = json_object_new_object();
+	json_object_put(st->duplicates);
+	st->duplicates = json_object_new_object();
+	json_object_put(st->deleted);
+	st->deleted = json_object_new_array();
 }
 
 static void *dt_state_new(const struct sim *sim)
@@ -651,6 +838,9 @@ static void *dt_state_new(const struct sim *sim)
 	sim_map_init(&st->by_token);
 	st->ban_wait = DEFAULT_BAN_WAIT;
 	st->bans = json_object_new_array();
+	st->creates = json_object_new_object();
+	st->duplicates = json_object_new_object();
+	st->deleted = json_object_new_array();
 	return st;
 }
 
@@ -662,6 +852,9 @@ static void dt_state_free(void *state)
 		return;
 	dt_reset(st);
 	json_object_put(st->bans);
+	json_object_put(st->creates);
+	json_object_put(st->duplicates);
+	json_object_put(st->deleted);
 	free(st);
 }
 
@@ -673,12 +866,25 @@ static json_object *dt_dump(void *state)
 	json_object *tokens = json_object_new_array();
 
 	for (size_t i = 0; i < st->len; i++) {
-		if (st->users[i])
-			json_object_array_add(users, json_object_get(st->users[i]->obj));
+		const struct dt_user *u = st->users[i];
+		json_object *copy = NULL;
+
+		if (!u)
+			continue;
+		if (json_object_deep_copy(u->obj, &copy, NULL) < 0)
+			abort();
+		json_object_object_add(copy, "creates", json_object_new_int64(u->creates));
+		json_object_object_add(copy, "updates", json_object_new_int64(u->updates));
+		json_object_object_add(copy, "password_resets", json_object_new_int64(u->password_resets));
+		json_object_object_add(copy, "ignored_update_fields", json_object_get(u->ignored));
+		json_object_array_add(users, copy);
 	}
 	for (size_t i = 0; i < st->n_tokens; i++)
 		json_object_array_add(tokens, json_object_new_string(st->tokens[i].value));
 	json_object_object_add(obj, "users", users);
+	json_object_object_add(obj, "creates", json_object_get(st->creates));
+	json_object_object_add(obj, "duplicates_refused", json_object_get(st->duplicates));
+	json_object_object_add(obj, "deleted", json_object_get(st->deleted));
 	json_object_object_add(obj, "tokens_issued", json_object_new_uint64(st->n_tokens));
 	json_object_object_add(obj, "tokens", tokens);
 	json_object_object_add(obj, "bans", json_object_get(st->bans));

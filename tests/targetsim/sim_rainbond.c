@@ -3,6 +3,33 @@
  * like the real Django REST framework server, warts included: the raw-key
  * auth header, the "origion" spelling, the empty 201, three different
  * shapes of "duplicate" and the HTML 500 on a duplicate phone.
+ *
+ * Served (Authorization: <raw key> on all of them, else 401):
+ *   GET    /openapi/v1/users?query=&page=&page_size=
+ *          {"users":[user...],"total":N}; query is a substring of
+ *          nick_name or email; page_size defaults to 10.
+ *   POST   /openapi/v1/users          create: 201 with an empty body.
+ *   GET    /openapi/v1/users/{id}     the user; a non-numeric or unknown
+ *          id falls back to the nick_name, as the console does; 404 with
+ *          an empty body.
+ *   PUT    /openapi/v1/users/{id}     UpdateUserSerializer: password,
+ *          enterprise_id, email, phone, is_active (null allowed) are
+ *          validated; email, phone, is_active and password are applied;
+ *          anything else (nick_name, origion) is ignored. 200 with an
+ *          empty body. The console updates with a filter, so an unknown
+ *          id is a 200 that changes nothing, unless a password is sent
+ *          (then it fetches the user: 404 with an empty body).
+ *   DELETE /openapi/v1/users/{id}     200 or 404, both with empty bodies.
+ * (openapi/views/user_view.py and console/services/user_services.py of
+ * goodrain/rainbond-console.) Whether the console refuses an update to
+ * an email or phone another user has is not known: the create's answers
+ * are given.
+ *
+ * The dump: {"users":[user + "password"] (deleted users gone), "by_nick":
+ * {nick_name: {"creates", "rejected_creates", "updates", "deletes"}}}:
+ * the 201s for the nick_name, the 409s a POST of it got, the PUTs that
+ * reached its user (200 for an unknown id is not one), the DELETEs that
+ * removed it; kept across a delete and a new create.
  */
 #include "sim.h"
 
@@ -34,7 +61,7 @@ struct rb_rule {
 	const char *name;
 	bool is_bool;
 	bool required;		/* on create; nothing is required on update */
-	bool updatable;
+	bool updatable;		/* in UpdateUserSerializer: validated on update */
 	size_t min_len;		/* code points, 0 = no minimum */
 	size_t max_len;
 	bool (*check)(const char *s, size_t len);
@@ -46,10 +73,10 @@ static bool email_ok(const char *s, size_t len);
 
 /* Declaration order of the server's serializer: DRF reports errors in it. */
 static const struct rb_rule rules[RB_NFIELDS] = {
-	[RB_NICK_NAME] = { "nick_name", false, true, true, 0, 24, nick_ok,
+	[RB_NICK_NAME] = { "nick_name", false, true, false, 0, 24, nick_ok,
 			   "This value does not match the required pattern." },
 	[RB_PASSWORD] = { "password", false, true, true, 8, 16, NULL, NULL },
-	[RB_ENTERPRISE_ID] = { "enterprise_id", false, true, false, 0, 32, NULL, NULL },
+	[RB_ENTERPRISE_ID] = { "enterprise_id", false, true, true, 0, 32, NULL, NULL },
 	[RB_EMAIL] = { "email", false, true, true, 0, 35, email_ok,
 		       "Enter a valid email address." },
 	[RB_PHONE] = { "phone", false, false, true, 0, 11, NULL, NULL },
@@ -75,6 +102,15 @@ struct rb_user {
 	time_t create_time;
 };
 
+/* What happened to a nick_name, kept when its user is deleted. */
+struct rb_nick_stats {
+	char *nick_name;
+	unsigned long long creates;
+	unsigned long long rejected_creates;	/* POSTs answered 409 */
+	unsigned long long updates;		/* PUTs that reached its user */
+	unsigned long long deletes;
+};
+
 struct rb_state {
 	struct rb_user **users;	/* users[id - 1]; NULL once deleted */
 	size_t len;
@@ -82,6 +118,10 @@ struct rb_state {
 	struct sim_map by_nick;
 	struct sim_map by_email;
 	struct sim_map by_phone;
+	struct rb_nick_stats *stats;	/* in order of first sight */
+	size_t n_stats;
+	size_t cap_stats;
+	struct sim_map stats_by_nick;	/* nick_name -> 1-based index into stats */
 };
 
 /* ------------------------------------------------------------------ */
@@ -195,7 +235,9 @@ static void check_field(json_object *body, enum rb_field f, bool update,
 		return;
 	}
 	if (!v) {
-		add_err(err, r->name, "This field may not be null.");
+		/* is_active is a NullBooleanField on update: null leaves it. */
+		if (!(update && r->is_bool))
+			add_err(err, r->name, "This field may not be null.");
 		return;
 	}
 	if (r->is_bool) {
@@ -293,9 +335,10 @@ static int reply_not_object(struct sim_reply *reply)
 	return reply_invalid(reply, err);
 }
 
+/* Response(None, 404): no body at all. */
 static int reply_user_not_found(struct sim_reply *reply)
 {
-	return reply_code_msg(reply, MHD_HTTP_NOT_FOUND, "user not found", NULL);
+	return sim_reply_empty(reply, MHD_HTTP_NOT_FOUND);
 }
 
 static int reply_detail(struct sim_reply *reply, unsigned int status,
@@ -409,6 +452,21 @@ static struct rb_user *user_by_id(const struct rb_state *st, const char *s)
 	return st->users[id - 1];
 }
 
+static struct rb_nick_stats *nick_stats(struct rb_state *st, const char *nick)
+{
+	uintptr_t idx = (uintptr_t)sim_map_get(&st->stats_by_nick, nick);
+
+	if (idx)
+		return &st->stats[idx - 1];
+	if (st->n_stats == st->cap_stats) {
+		st->cap_stats = st->cap_stats ? st->cap_stats * 2 : 64;
+		st->stats = sim_xrealloc(st->stats, st->cap_stats * sizeof(*st->stats));
+	}
+	st->stats[st->n_stats] = (struct rb_nick_stats){ .nick_name = sim_xstrdup(nick) };
+	sim_map_put(&st->stats_by_nick, nick, (void *)(uintptr_t)(st->n_stats + 1));
+	return &st->stats[st->n_stats++];
+}
+
 /* Which existing user, other than self, already holds one of the unique
  * values; answers the way the server does and returns true if so. */
 static bool refuse_duplicate(struct rb_state *st, const struct rb_input *in,
@@ -496,8 +554,13 @@ static int create_user(struct rb_state *st, const struct sim_request *req,
 	struct rb_input in = { 0 };
 	struct rb_user *u;
 
-	if (refuse_body(req, false, &in, reply) || refuse_duplicate(st, &in, NULL, reply))
+	if (refuse_body(req, false, &in, reply))
 		goto out;
+	if (refuse_duplicate(st, &in, NULL, reply)) {
+		if (reply->status == MHD_HTTP_CONFLICT)
+			nick_stats(st, in.str[RB_NICK_NAME])->rejected_creates++;
+		goto out;
+	}
 
 	u = sim_xcalloc(1, sizeof(*u));
 	u->id = (long long)st->len + 1;
@@ -515,6 +578,7 @@ static int create_user(struct rb_state *st, const struct sim_request *req,
 		st->users = sim_xrealloc(st->users, st->cap * sizeof(*st->users));
 	}
 	st->users[st->len++] = u;
+	nick_stats(st, u->nick_name)->creates++;
 	sim_reply_empty(reply, MHD_HTTP_CREATED);
 out:
 	input_free(&in);
@@ -532,13 +596,17 @@ static int update_user(struct rb_state *st, const struct sim_request *req,
 		goto out;
 	u = user_by_id(st, id);
 	if (!u) {
-		reply_user_not_found(reply);
+		/* Users.objects.filter(user_id=id).update(...) changes no
+		 * row and says nothing; only setting a password fetches the
+		 * user, and that raises DoesNotExist. */
+		if (in.present[RB_PASSWORD])
+			reply_user_not_found(reply);
+		else
+			sim_reply_empty(reply, MHD_HTTP_OK);
 		goto out;
 	}
 	if (refuse_duplicate(st, &in, u, reply))
 		goto out;
-	if (in.present[RB_NICK_NAME])
-		set_indexed(&st->by_nick, u, &u->nick_name, &in.str[RB_NICK_NAME]);
 	if (in.present[RB_EMAIL])
 		set_indexed(&st->by_email, u, &u->email, &in.str[RB_EMAIL]);
 	if (in.present[RB_PHONE])
@@ -547,7 +615,9 @@ static int update_user(struct rb_state *st, const struct sim_request *req,
 		take(&u->password, &in.str[RB_PASSWORD]);
 	if (in.present[RB_IS_ACTIVE])
 		u->is_active = in.is_active;
-	sim_reply_json(reply, MHD_HTTP_OK, user_json(u, false));
+	nick_stats(st, u->nick_name)->updates++;
+	/* Response(None, status.HTTP_200_OK). */
+	sim_reply_empty(reply, MHD_HTTP_OK);
 out:
 	input_free(&in);
 	return 0;
@@ -564,8 +634,10 @@ static int delete_user(struct rb_state *st, const char *id, struct sim_reply *re
 	if (u->phone)
 		sim_map_del(&st->by_phone, u->phone);
 	st->users[u->id - 1] = NULL;
+	nick_stats(st, u->nick_name)->deletes++;
 	user_free(u);
-	return sim_reply_json(reply, MHD_HTTP_OK, json_object_new_object());
+	/* Response(): 200 and no body. */
+	return sim_reply_empty(reply, MHD_HTTP_OK);
 }
 
 static int get_user(struct rb_state *st, const char *id, struct sim_reply *reply)
@@ -700,6 +772,12 @@ static void rb_reset(void *state)
 	sim_map_clear(&st->by_nick);
 	sim_map_clear(&st->by_email);
 	sim_map_clear(&st->by_phone);
+	for (size_t i = 0; i < st->n_stats; i++)
+		free(st->stats[i].nick_name);
+	free(st->stats);
+	st->stats = NULL;
+	st->n_stats = st->cap_stats = 0;
+	sim_map_clear(&st->stats_by_nick);
 }
 
 static void *rb_state_new(const struct sim *sim)
@@ -709,6 +787,7 @@ static void *rb_state_new(const struct sim *sim)
 	sim_map_init(&st->by_nick);
 	sim_map_init(&st->by_email);
 	sim_map_init(&st->by_phone);
+	sim_map_init(&st->stats_by_nick);
 	return st;
 }
 
@@ -726,11 +805,26 @@ static json_object *rb_dump(void *state)
 	json_object *obj = json_object_new_object();
 	json_object *users = json_object_new_array();
 
+	json_object *by_nick = json_object_new_object();
+
+	/* users[] holds what the API holds and nothing else (tests compare
+	 * them field by field); the counts go beside them. */
 	for (size_t i = 0; i < st->len; i++) {
 		if (st->users[i])
 			json_object_array_add(users, user_json(st->users[i], true));
 	}
+	for (size_t i = 0; i < st->n_stats; i++) {
+		const struct rb_nick_stats *ns = &st->stats[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "creates", json_object_new_uint64(ns->creates));
+		json_object_object_add(o, "rejected_creates", json_object_new_uint64(ns->rejected_creates));
+		json_object_object_add(o, "updates", json_object_new_uint64(ns->updates));
+		json_object_object_add(o, "deletes", json_object_new_uint64(ns->deletes));
+		json_object_object_add(by_nick, ns->nick_name, o);
+	}
 	json_object_object_add(obj, "users", users);
+	json_object_object_add(obj, "by_nick", by_nick);
 	return obj;
 }
 

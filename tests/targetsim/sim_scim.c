@@ -8,6 +8,28 @@
  * PUT/PATCH/DELETE, /ServiceProviderConfig, and resource meta. Telephone
  * numbers are checked by a rule of its own, stricter than membersync's
  * mapping, so a test can see the server's own reason come back.
+ *
+ * On /Users/{id} (RFC 7644 3.5): PUT replaces every attribute (one left
+ * out is cleared, except the writeOnly password, which a PUT without one
+ * keeps) and answers 200 with the resource; PATCH applies add, replace and
+ * remove operations to a copy, validates the result as a whole and
+ * answers 200 with the resource; DELETE answers 204 and the user is gone
+ * (a later GET, PUT, PATCH or DELETE is 404). A userName taken by another
+ * user is 409 "uniqueness" on PUT and PATCH too. If-Match is honoured
+ * (3.14: the ETag is W/"<version>", "*" matches any): a stale one is 412.
+ * An absent "active" counts as active: RFC 7643 4.1.1 leaves its meaning
+ * to the provider, and the common servers treat a user as active unless
+ * told otherwise.
+ *
+ * The dump (GET /_sim/state, apis.scim):
+ *   "users":   the users as GET returns them, in creation order, plus the
+ *              writeOnly "password";
+ *   "active":  {userName: bool}, every user's effective active flag;
+ *   "creates": {userName: n}, the successful POSTs per userName since the
+ *              last reset, deleted users included, so a test can assert a
+ *              user was created exactly once.
+ * Both maps are keyed by the userName in ASCII lowercase, the key the
+ * server's uniqueness works on.
  */
 #include "sim.h"
 
@@ -54,6 +76,7 @@ struct su_state {
 	struct sim_map by_fold;
 	struct sim_map by_id;
 	unsigned long long next_id;
+	json_object *creates;	/* folded userName -> successful POSTs */
 };
 
 /* A validation failure: RFC 7644 3.12 scimType and a detail. */
@@ -723,6 +746,9 @@ static int su_create(struct su_state *st, const struct sim_request *req, struct 
 	u->version = 1;
 	su_index(st, u, res);
 	sim_map_put(&st->by_id, u->id, u);
+	json_object *n;
+	int64_t count = json_object_object_get_ex(st->creates, u->fold, &n) ? json_object_get_int64(n) : 0;
+	json_object_object_add(st->creates, u->fold, json_object_new_int64(count + 1));
 	if (st->len == st->cap) {
 		st->cap = st->cap ? st->cap * 2 : 64;
 		st->users = sim_xrealloc(st->users, st->cap * sizeof(*st->users));
@@ -797,7 +823,9 @@ static void su_remove(json_object *obj, const char *name)
 	}
 }
 
-/* add appends to multi-valued attributes; otherwise add is replace. */
+/* add appends to multi-valued attributes, replace replaces all their
+ * values; both set the sub-attributes given of a complex attribute and
+ * leave the others as they were (RFC 7644 3.5.2.1, 3.5.2.3). */
 static void su_patch_set(json_object *obj, const char *name, json_object *v, bool add)
 {
 	json_object *cur = su_get(obj, name, NULL);
@@ -809,7 +837,7 @@ static void su_patch_set(json_object *obj, const char *name, json_object *v, boo
 			json_object_array_add(cur, su_copy(json_object_array_get_idx(v, i)));
 		return;
 	}
-	if (add && json_object_is_type(cur, json_type_object) && json_object_is_type(v, json_type_object)) {
+	if (json_object_is_type(cur, json_type_object) && json_object_is_type(v, json_type_object)) {
 		json_object_object_foreach(v, k, sub)
 			su_put(cur, k, su_copy(sub));
 		return;
@@ -1227,6 +1255,24 @@ static bool su_authorized(const struct sim *sim, const struct sim_request *req)
 	return strcmp(auth, token) == 0;
 }
 
+/* RFC 7644 3.14: a change carrying If-Match applies only to the version
+ * it names (weak comparison: the ETags are weak), or to any with "*". */
+static bool su_if_match(const struct su_user *u, const struct sim_request *req)
+{
+	const char *want = sim_request_header(req, MHD_HTTP_HEADER_IF_MATCH);
+	char tag[32];
+
+	if (!want)
+		return true;
+	while (*want == ' ')
+		want++;
+	if (strcmp(want, "*") == 0)
+		return true;
+	/* The quotes delimit the version: "1" is not found in "11". */
+	snprintf(tag, sizeof(tag), "\"%llu\"", u->version);
+	return strstr(want, tag) != NULL;
+}
+
 static int su_handle(struct sim *sim, void *state, const struct sim_request *req, struct sim_reply *reply)
 {
 	struct su_state *st = state;
@@ -1257,6 +1303,12 @@ static int su_handle(struct sim *sim, void *state, const struct sim_request *req
 		return su_not_found(reply, id);
 	if (strcmp(m, "GET") == 0)
 		return su_reply_user(reply, MHD_HTTP_OK, u, req);
+	if (!su_if_match(u, req)) {
+		char detail[96];
+
+		snprintf(detail, sizeof(detail), "the resource is at version W/\"%llu\"", u->version);
+		return su_error(reply, MHD_HTTP_PRECONDITION_FAILED, NULL, detail);
+	}
 	if (strcmp(m, "PUT") == 0)
 		return su_replace(st, u, req, reply);
 	if (strcmp(m, "PATCH") == 0)
@@ -1288,6 +1340,8 @@ static void su_reset(void *state)
 	st->next_id = 0;
 	sim_map_clear(&st->by_fold);
 	sim_map_clear(&st->by_id);
+	json_object_put(st->creates);
+	st->creates = json_object_new_object();
 }
 
 static void *su_state_new(const struct sim *sim)
@@ -1296,33 +1350,43 @@ static void *su_state_new(const struct sim *sim)
 
 	sim_map_init(&st->by_fold);
 	sim_map_init(&st->by_id);
+	st->creates = json_object_new_object();
 	return st;
 }
 
 static void su_state_free(void *state)
 {
-	if (!state)
+	struct su_state *st = state;
+
+	if (!st)
 		return;
-	su_reset(state);
-	free(state);
+	su_reset(st);
+	json_object_put(st->creates);
+	free(st);
 }
 
-/* Users as GET returns them, plus the writeOnly password for the tests. */
+/* Users as GET returns them, plus the writeOnly password, each user's
+ * active flag and the creates per userName, for the tests. */
 static json_object *su_dump(void *state)
 {
 	struct su_state *st = state;
 	struct sim_request none = { .method = "GET", .path = USERS };
 	json_object *obj = json_object_new_object();
 	json_object *users = json_object_new_array();
+	json_object *active = json_object_new_object();
 
 	for (size_t i = 0; i < st->len; i++) {
-		json_object *r = su_resource(st->users[i], &none);
+		const struct su_user *u = st->users[i];
+		json_object *r = su_resource(u, &none), *a = su_get(u->res, "active", NULL);
 
-		if (st->users[i]->password)
-			json_object_object_add(r, "password", json_object_new_string(st->users[i]->password));
+		if (u->password)
+			json_object_object_add(r, "password", json_object_new_string(u->password));
 		json_object_array_add(users, r);
+		json_object_object_add(active, u->fold, json_object_new_boolean(!a || json_object_get_boolean(a)));
 	}
 	json_object_object_add(obj, "users", users);
+	json_object_object_add(obj, "active", active);
+	json_object_object_add(obj, "creates", su_copy(st->creates));
 	return obj;
 }
 

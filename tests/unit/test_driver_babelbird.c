@@ -38,13 +38,17 @@ static const char *const conf_text =
 	"   remote_id_path = \"result.member.id\"; message_path = \"error.text\";\n"
 	"   duplicate_codes = [30001, 30002]; invalid_codes = 30100; auth_codes = [];\n"
 	"   lookup_list_path = \"result.items\"; lookup_id_field = \"uid\"; lookup_email_field = \"mail\";\n"
+	"   update_path = \"/v2/members/update\"; update_id_param = \"uid\"; absent_codes = [30404, 30405];\n"
 	"   auth = { client_id = \"cid-2\"; client_secret_file = \"bb.secret\";\n"
 	"            redirect_uri = \"http://localhost/cb\"; jwt_ttl = 60; refresh_margin = 10;\n"
 	"            authorize_path = \"/oauth/jwt\"; token_path = \"oauth/token\";\n"
 	"            refresh_path = \"/oauth/refresh\"; code_path = \"result.auth_code\";\n"
 	"            refresh_basic_auth = false; };\n"
 	"   map = { email = \"${mail}\"; password = \"x\"; name = \"${cn}\";\n"
-	"           department_ids = \"${departmentNumber[*]}\"; enterprise_role = 2; }; }\n"
+	"           department_ids = \"${departmentNumber[*]}\"; enterprise_role = 2; }; },\n"
+	" { name = \"bbid\"; driver = \"babelbird\"; url = \"http://127.0.0.1:9\"; key = \"babelId\";\n"
+	"   auth = { client_id = \"cid-1\"; client_secret_file = \"bb.secret\"; redirect_uri = \"https://ms.example/cb\"; };\n"
+	"   map = { email = \"${mail}\"; password = \"x\"; name = \"${cn}\"; babelId = \"${employeeNumber}\"; }; }\n"
 	");\n";
 
 static void setup(void)
@@ -427,6 +431,494 @@ static void test_duplicate_lookup_configured(void)
 	EXPECT_ANSWER(t, 200, "{\"code\":20001,\"msg\":\"email already exists\"}", OUTCOME_PERMANENT,
 		      "BabelBird refused the member: HTTP 200: {\"code\":20001,\"msg\":\"email already exists\"} (code 20001)",
 		      no_id);
+	target_free(t);
+	teardown();
+}
+
+/* ------------------------------------------------------------ other ops */
+
+#define BB_UPDATE_URL "http://127.0.0.1:9/pan/api/updateUserInfo.do"
+#define BB_LOOKUP_URL "http://127.0.0.1:9/pan/nd/api/enterprise/enterprise_members"
+
+/* A member the engine asks op of; remote_id is the stored one (or NULL),
+ * payload NULL for an entry gone from the directory. */
+static struct push_item op_item(enum push_op op, const char *key, const char *payload, const char *remote_id)
+{
+	struct push_item it = { .source_id = "id", .dn = "uid=a,dc=x", .key = key };
+	if (payload)
+		it = item(key, payload);
+	it.op = op;
+	it.remote_id = remote_id ? xstrdup(remote_id) : NULL;
+	return it;
+}
+
+#define OP_PAYLOAD "{\"email\":\"a@x.org\",\"password\":\"pw\",\"name\":\"A\"}"
+
+/* Sends op for member 100007 of target "bb" and reads the answer. */
+#define EXPECT_OP(t, op_, status, body, kind_, reason_)                                                    \
+	do {                                                                                               \
+		struct push_item it_ = op_item((op_), "a@x.org", OP_PAYLOAD, "100007");                    \
+		struct http_request req_;                                                                  \
+		struct outcome o_;                                                                         \
+		bool creates_ = true;                                                                      \
+		CU_ASSERT_EQUAL(step((t), &it_, -1, NULL, &req_, &o_, &creates_), STEP_SEND);              \
+		CU_ASSERT_FALSE(creates_);                                                                 \
+		CU_ASSERT_STRING_EQUAL(req_.url, BB_UPDATE_URL);                                           \
+		http_request_clear(&req_);                                                                 \
+		outcome_clear(&o_);                                                                        \
+		creates_ = true;                                                                           \
+		CU_ASSERT_EQUAL(step((t), &it_, (status), (body), &req_, &o_, &creates_), STEP_DONE);      \
+		CU_ASSERT_FALSE(creates_);                                                                 \
+		CU_ASSERT_EQUAL(o_.kind, (kind_));                                                         \
+		if (!o_.reason || strcmp(o_.reason, (reason_)) != 0)                                       \
+			fprintf(stderr, "\n  line %d reason: %s\n  expected: %s\n", __LINE__,              \
+				o_.reason ? o_.reason : "(none)", (reason_));                              \
+		CU_ASSERT_STRING_EQUAL(o_.reason ? o_.reason : "", (reason_));                             \
+		http_request_clear(&req_);                                                                 \
+		outcome_clear(&o_);                                                                        \
+		item_clear(&it_);                                                                          \
+	} while (0)
+
+static void test_ops_declared(void)
+{
+	setup();
+	const struct conf_target *c = conf_find_target(conf, "bb");
+	CU_ASSERT_EQUAL(driver_ops(c->driver, c->driver_conf),
+			OP_BIT(OP_ADD) | OP_BIT(OP_UPDATE) | OP_BIT(OP_DISABLE) | OP_BIT(OP_ENABLE) | OP_BIT(OP_LOOKUP));
+	CU_ASSERT_FALSE(c->driver->idempotent_add);
+
+	/* No delete API: asked anyway, nothing is sent. */
+	struct target *t = target_new(c, NULL);
+	struct push_item it = op_item(OP_DELETE, "a@x.org", NULL, "100007");
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_PTR_NULL(req.url);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	CU_ASSERT_STRING_EQUAL(o.reason, "BabelBird has no way to delete a member");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+static void test_freeze_requests(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "bb"), NULL);
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	/* Gone from the directory: the stored id is all there is. */
+	struct push_item it = op_item(OP_DISABLE, "a@x.org", NULL, "100007");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	CU_ASSERT_STRING_EQUAL(req.url, BB_UPDATE_URL);
+	CU_ASSERT(has_header(&req, "Content-Type: application/x-www-form-urlencoded"));
+	CU_ASSERT(has_header(&req, "Accept: application/json"));
+	CU_ASSERT_STRING_EQUAL(req.body, "id=100007&frozen=1");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"code\":0,\"success\":true,\"msg\":\"success\",\"data\":{\"id\":100007}}",
+			     &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.reason, "froze member 100007");
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "100007");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* Back in scope: unfrozen, nothing else sent. */
+	it = op_item(OP_ENABLE, "a@x.org", OP_PAYLOAD, "100007");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.url, BB_UPDATE_URL);
+	CU_ASSERT_STRING_EQUAL(req.body, "id=100007&frozen=0");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"code\":0,\"success\":true}", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.reason, "unfroze member 100007");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* A stored id that is no number goes as text; JSON where configured,
+	 * with this target's id parameter and path. */
+	target_free(t);
+	t = target_new(conf_find_target(conf, "bbjson"), NULL);
+	it = op_item(OP_DISABLE, "a@x.org", NULL, "u-77");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/v2/members/update");
+	CU_ASSERT(has_header(&req, "Content-Type: application/json"));
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"uid\":\"u-77\",\"frozen\":1}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	static const struct {
+		const char *id, *body;
+	} ids[] = {
+		{ "100007", "{\"uid\":100007,\"frozen\":0}" },
+		{ "0", "{\"uid\":0,\"frozen\":0}" },
+		{ "007", "{\"uid\":\"007\",\"frozen\":0}" },
+		{ "-5", "{\"uid\":\"-5\",\"frozen\":0}" },
+		{ "12 ", "{\"uid\":\"12 \",\"frozen\":0}" },
+		{ "1234567890123456789012", "{\"uid\":\"1234567890123456789012\",\"frozen\":0}" },
+	};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		it = op_item(OP_ENABLE, "a@x.org", NULL, ids[i].id);
+		CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+		CU_ASSERT_STRING_EQUAL(req.body, ids[i].body);
+		http_request_clear(&req);
+		outcome_clear(&o);
+		item_clear(&it);
+	}
+	target_free(t);
+	teardown();
+}
+
+static void test_update_request(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "bb"), NULL);
+	struct push_item it = op_item(OP_UPDATE, "a b@x.org",
+				      "{\"email\":\"a b@x.org\",\"password\":\"p&w=1\",\"name\":\"张 三\","
+				      "\"department_ids\":[\"3\",\"7\"],\"sex\":1,\"phone\":\"13800000001\","
+				      "\"password_is_md5\":0,\"spacelimit\":0,\"join_time\":1600000000}", "100007");
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	CU_ASSERT_STRING_EQUAL(req.url, BB_UPDATE_URL);
+	CU_ASSERT(has_header(&req, "Content-Type: application/x-www-form-urlencoded"));
+	/* Neither the password nor what says how it is written. */
+	CU_ASSERT_STRING_EQUAL(req.body, "id=100007&email=a%20b%40x.org&name=%E5%BC%A0%20%E4%B8%89"
+					 "&department_ids%5B%5D=3&department_ids%5B%5D=7&sex=1&phone=13800000001"
+					 "&spacelimit=0&join_time=1600000000");
+	CU_ASSERT_PTR_NULL(strstr(req.body, "password"));
+	CU_ASSERT_PTR_NULL(strstr(req.body, "p%26w"));
+	CU_ASSERT_PTR_NULL(strstr(req.body, "frozen"));
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* A retry builds it again. */
+	CU_ASSERT_EQUAL(step(t, &it, 502, "", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, BB_UPDATE_URL);
+	CU_ASSERT(starts_with(req.body, "id=100007&email="));
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"code\":0,\"success\":true,\"data\":{\"id\":999}}", &req, &o, &creates),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.reason, "updated member 100007");
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "100007");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+
+	/* JSON: the configured id parameter wins over a payload field of the
+	 * same name. */
+	t = target_new(conf_find_target(conf, "bbjson"), NULL);
+	it = op_item(OP_UPDATE, "a@x.org", "{\"email\":\"a@x.org\",\"password\":\"x\",\"name\":\"A\","
+					   "\"department_ids\":[\"3\"],\"enterprise_role\":2}", "u-1");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/v2/members/update");
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"uid\":\"u-1\",\"email\":\"a@x.org\",\"name\":\"A\",\"department_ids\":[\"3\"],"
+					 "\"enterprise_role\":2}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+static void test_op_answers(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "bb"), NULL);
+	EXPECT_OP(t, OP_UPDATE, 200, "{\"code\":0,\"success\":true,\"msg\":\"success\"}", OUTCOME_OK,
+		  "updated member 100007");
+	EXPECT_OP(t, OP_UPDATE, 201, "{\"success\":true}", OUTCOME_OK, "updated member 100007");
+	/* Gone at BabelBird: an update or enable adds it again, a disable is
+	 * done. */
+	EXPECT_OP(t, OP_UPDATE, 200, "{\"code\":20002,\"success\":false,\"msg\":\"member does not exist\"}",
+		  OUTCOME_ABSENT, "no such member at BabelBird: member does not exist (code 20002)");
+	EXPECT_OP(t, OP_DISABLE, 200, "{\"code\":\"20002\",\"success\":false,\"msg\":\"member does not exist\"}",
+		  OUTCOME_ABSENT, "no such member at BabelBird: member does not exist (code 20002)");
+	EXPECT_OP(t, OP_ENABLE, 200, "{\"code\":20002,\"success\":false}", OUTCOME_ABSENT,
+		  "no such member at BabelBird: HTTP 200: {\"code\":20002,\"success\":false} (code 20002)");
+	/* Validation. */
+	EXPECT_OP(t, OP_UPDATE, 200, "{\"code\":10004,\"success\":false,\"msg\":\"invalid phone number: 1\"}",
+		  OUTCOME_INVALID, "rejected by BabelBird: invalid phone number: 1 (code 10004)");
+	EXPECT_OP(t, OP_UPDATE, 400, "{\"code\":10001,\"success\":false,\"msg\":\"missing parameter: id\"}",
+		  OUTCOME_INVALID, "rejected by BabelBird: missing parameter: id (code 10001)");
+	/* The new email is another member's. */
+	EXPECT_OP(t, OP_UPDATE, 200, "{\"code\":20001,\"success\":false,\"msg\":\"email already exists\"}",
+		  OUTCOME_INVALID, "already at BabelBird: email already exists (code 20001)");
+	EXPECT_OP(t, OP_DISABLE, 200, "{\"code\":20001,\"success\":false,\"msg\":\"email already exists\"}",
+		  OUTCOME_PERMANENT, "unexpected answer from BabelBird: already at BabelBird: email already exists "
+				     "(code 20001)");
+	/* Tokens, throttling, servers, the network. */
+	EXPECT_OP(t, OP_DISABLE, 200, "{\"code\":40002,\"success\":false,\"msg\":\"access_token expired\"}", OUTCOME_AUTH,
+		  "BabelBird refused the access token: access_token expired (code 40002)");
+	EXPECT_OP(t, OP_DISABLE, 401, "{\"code\":40000,\"success\":false}", OUTCOME_AUTH,
+		  "HTTP 401: {\"code\":40000,\"success\":false}");
+	EXPECT_OP(t, OP_ENABLE, 429, "{\"code\":42900}", OUTCOME_THROTTLED, "HTTP 429: {\"code\":42900}");
+	EXPECT_OP(t, OP_ENABLE, 500, "<h1>500</h1>", OUTCOME_TRANSIENT, "HTTP 500: <h1>500</h1>");
+	EXPECT_OP(t, OP_UPDATE, 0, NULL, OUTCOME_TRANSIENT, "no answer: Connection refused");
+	/* The endpoint is a guess: a 404 for it is no member's absence. */
+	EXPECT_OP(t, OP_DISABLE, 404, "<html>Not Found</html>", OUTCOME_PERMANENT,
+		  "unexpected answer from BabelBird (no code or success): HTTP 404: <html>Not Found</html>");
+	EXPECT_OP(t, OP_DISABLE, 404, "{\"code\":404,\"success\":false,\"msg\":\"no such endpoint\"}", OUTCOME_PERMANENT,
+		  "BabelBird refused the member: no such endpoint (code 404)");
+	/* Malformed answers and wrong types. */
+	EXPECT_OP(t, OP_UPDATE, 200, "{not json", OUTCOME_PERMANENT,
+		  "unexpected answer from BabelBird (no code or success): HTTP 200: {not json");
+	EXPECT_OP(t, OP_UPDATE, 200, "{\"code\":[0]}", OUTCOME_PERMANENT, "BabelBird refused the member: HTTP 200: "
+									   "{\"code\":[0]}");
+	EXPECT_OP(t, OP_UPDATE, 200, "{\"success\":\"true\"}", OUTCOME_PERMANENT,
+		  "unexpected answer from BabelBird (no code or success): HTTP 200: {\"success\":\"true\"}");
+	EXPECT_OP(t, OP_UPDATE, 200, "{\"code\":50010,\"success\":false,\"msg\":\"locked\"}", OUTCOME_PERMANENT,
+		  "BabelBird refused the member: locked (code 50010)");
+	target_free(t);
+
+	/* Configured absent codes; the defaults no longer count. */
+	t = target_new(conf_find_target(conf, "bbjson"), NULL);
+	struct push_item it = op_item(OP_DISABLE, "a@x.org", NULL, "u-1");
+	struct http_request req;
+	struct outcome o;
+	step(t, &it, -1, NULL, &req, &o, NULL);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"code\":30405,\"error\":{\"text\":\"gone\"}}", &req, &o, NULL), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_ABSENT);
+	CU_ASSERT_STRING_EQUAL(o.reason, "no such member at BabelBird: gone (code 30405)");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"code\":20002,\"error\":{\"text\":\"gone\"}}", &req, &o, NULL), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+
+	/* The add still reads an absent code as nothing it expects. */
+	t = target_new(conf_find_target(conf, "bb"), NULL);
+	EXPECT_ANSWER(t, 200, "{\"code\":20002,\"success\":false,\"msg\":\"member does not exist\"}", OUTCOME_PERMANENT,
+		      "BabelBird refused the member: member does not exist (code 20002)", no_id);
+	target_free(t);
+	teardown();
+}
+
+/* Without a stored id the member is looked up by email first. */
+static void test_find_first(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "bb"), NULL);
+	struct push_item it = op_item(OP_DISABLE, "Dup@X.org", NULL, NULL);
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	CU_ASSERT_STRING_EQUAL(req.url, BB_LOOKUP_URL);
+	CU_ASSERT_STRING_EQUAL(req.body, "keyName=Dup%40X.org");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* Trouble on the way is retried as a lookup. */
+	CU_ASSERT_EQUAL(step(t, &it, 503, "busy", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	CU_ASSERT_PTR_NULL(it.remote_id);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, BB_LOOKUP_URL);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* keyName is a search: only the exact email counts; the freeze
+	 * follows at once. */
+	creates = true;
+	CU_ASSERT_EQUAL(step(t, &it, 200,
+			     "{\"code\":0,\"success\":true,\"data\":{\"total\":2,\"list\":["
+			     "{\"id\":1,\"email\":\"dup@x.org.cn\"},{\"id\":100009,\"email\":\"dup@x.org\"}]}}", &req, &o,
+			     &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(it.remote_id, "100009");
+	CU_ASSERT_PTR_NULL(o.reason);
+	CU_ASSERT_PTR_NULL(o.remote_id);
+	CU_ASSERT_STRING_EQUAL(req.url, BB_UPDATE_URL);
+	CU_ASSERT_STRING_EQUAL(req.body, "id=100009&frozen=1");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* A retry of the freeze does not look up again. */
+	CU_ASSERT_EQUAL(step(t, &it, 0, NULL, &req, &o, &creates), STEP_DONE);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, BB_UPDATE_URL);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"code\":0,\"success\":true}", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "100009");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* Nobody with the email: absent, nothing changed. */
+	static const struct {
+		enum push_op op;
+		long status;
+		const char *body;
+		enum outcome_kind kind;
+	} finds[] = {
+		{ OP_DISABLE, 200, "{\"code\":0,\"success\":true,\"data\":{\"total\":0,\"list\":[]}}", OUTCOME_ABSENT },
+		{ OP_UPDATE, 200, "{\"code\":0,\"data\":{\"list\":[{\"id\":5,\"email\":\"other@x.org\"}]}}", OUTCOME_ABSENT },
+		{ OP_ENABLE, 200, "{\"code\":0,\"data\":{\"list\":[{\"email\":\"a@x.org\"}]}}", OUTCOME_ABSENT },
+		{ OP_ENABLE, 200, "{\"code\":0,\"data\":{\"list\":{\"id\":1}}}", OUTCOME_ABSENT },
+		{ OP_ENABLE, 200, "{\"code\":20002,\"msg\":\"member does not exist\"}", OUTCOME_ABSENT },
+		{ OP_DISABLE, 200, "{\"code\":10001,\"msg\":\"missing parameter: keyName\"}", OUTCOME_INVALID },
+		{ OP_DISABLE, 200, "{\"code\":20001,\"msg\":\"email already exists\"}", OUTCOME_PERMANENT },
+		{ OP_DISABLE, 200, "{\"code\":40001,\"msg\":\"invalid access_token\"}", OUTCOME_AUTH },
+		{ OP_DISABLE, 429, "", OUTCOME_THROTTLED },
+		{ OP_DISABLE, 200, "garbage", OUTCOME_PERMANENT },
+	};
+	for (size_t i = 0; i < sizeof(finds) / sizeof(finds[0]); i++) {
+		it = op_item(finds[i].op, "a@x.org", OP_PAYLOAD, NULL);
+		CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, NULL), STEP_SEND);
+		CU_ASSERT_STRING_EQUAL(req.url, BB_LOOKUP_URL);
+		http_request_clear(&req);
+		outcome_clear(&o);
+		creates = true;
+		CU_ASSERT_EQUAL(step(t, &it, finds[i].status, finds[i].body, &req, &o, &creates), STEP_DONE);
+		CU_ASSERT_FALSE(creates);
+		if (o.kind != finds[i].kind)
+			fprintf(stderr, "\n  find %zu: %s (%s)\n", i, outcome_kind_name(o.kind), o.reason);
+		CU_ASSERT_EQUAL(o.kind, finds[i].kind);
+		CU_ASSERT_PTR_NULL(it.remote_id);
+		CU_ASSERT_PTR_NULL(o.remote_id);
+		CU_ASSERT_PTR_NULL(req.url);
+		http_request_clear(&req);
+		outcome_clear(&o);
+		item_clear(&it);
+	}
+	it = op_item(OP_DISABLE, "a@x.org", NULL, NULL);
+	step(t, &it, -1, NULL, &req, &o, NULL);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	step(t, &it, 200, "{\"code\":0,\"data\":{\"list\":[]}}", &req, &o, NULL);
+	CU_ASSERT_STRING_EQUAL(o.reason, "no member at BabelBird has email a@x.org");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+
+	/* Keyed by something else and gone from the directory: nothing to
+	 * look it up by; with a payload, its email. */
+	t = target_new(conf_find_target(conf, "bbid"), NULL);
+	it = op_item(OP_DISABLE, "E-17", NULL, NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_PTR_NULL(req.url);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	CU_ASSERT_STRING_EQUAL(o.reason, "no id stored for this member and no email to look it up at BabelBird by");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	it = op_item(OP_UPDATE, "E-17", "{\"email\":\"e@x.org\",\"name\":\"E\",\"babelId\":\"E-17\"}", NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/nd/api/enterprise/enterprise_members");
+	CU_ASSERT_STRING_EQUAL(req.body, "keyName=e%40x.org");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+/* OP_LOOKUP: an interrupted add; is the member there? */
+static void test_op_lookup(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "bb"), NULL);
+	struct push_item it = op_item(OP_LOOKUP, "a@x.org", OP_PAYLOAD, NULL);
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.url, BB_LOOKUP_URL);
+	CU_ASSERT_STRING_EQUAL(req.body, "keyName=a%40x.org");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	creates = true;
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"code\":0,\"success\":true,\"data\":{\"total\":1,\"list\":["
+					  "{\"id\":100003,\"email\":\"A@X.org\",\"name\":\"A\"}]}}", &req, &o, &creates),
+			STEP_DONE);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_PTR_NULL(req.url);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "100003");
+	CU_ASSERT_STRING_EQUAL(it.remote_id, "100003");
+	CU_ASSERT_STRING_EQUAL(o.reason, "at BabelBird as member 100003");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	static const struct {
+		long status;
+		const char *body;
+		enum outcome_kind kind;
+	} answers[] = {
+		{ 200, "{\"code\":0,\"success\":true,\"data\":{\"total\":0,\"list\":[]}}", OUTCOME_ABSENT },
+		{ 200, "{\"code\":0,\"success\":true}", OUTCOME_ABSENT },
+		{ 200, "{\"code\":20002,\"success\":false}", OUTCOME_ABSENT },
+		{ 200, "{\"code\":10001,\"success\":false,\"msg\":\"missing parameter: keyName\"}", OUTCOME_INVALID },
+		{ 200, "{\"code\":20001,\"success\":false}", OUTCOME_PERMANENT },
+		{ 200, "{\"code\":40002,\"success\":false}", OUTCOME_AUTH },
+		{ 401, "", OUTCOME_AUTH },
+		{ 429, "", OUTCOME_THROTTLED },
+		{ 500, "", OUTCOME_TRANSIENT },
+		{ 0, NULL, OUTCOME_TRANSIENT },
+		{ 200, "{\"code\":0", OUTCOME_PERMANENT },
+		{ 200, "{\"code\":{}}", OUTCOME_PERMANENT },
+		{ 404, "nope", OUTCOME_PERMANENT },
+	};
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		it = op_item(OP_LOOKUP, "a@x.org", OP_PAYLOAD, "stale");
+		/* A stored id does not stand in for the lookup. */
+		CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, NULL), STEP_SEND);
+		CU_ASSERT_STRING_EQUAL(req.url, BB_LOOKUP_URL);
+		http_request_clear(&req);
+		outcome_clear(&o);
+		creates = true;
+		CU_ASSERT_EQUAL(step(t, &it, answers[i].status, answers[i].body, &req, &o, &creates), STEP_DONE);
+		CU_ASSERT_FALSE(creates);
+		CU_ASSERT_PTR_NULL(req.url);
+		if (o.kind != answers[i].kind)
+			fprintf(stderr, "\n  answer %zu: %s (%s)\n", i, outcome_kind_name(o.kind), o.reason);
+		CU_ASSERT_EQUAL(o.kind, answers[i].kind);
+		CU_ASSERT_PTR_NULL(o.remote_id);
+		http_request_clear(&req);
+		outcome_clear(&o);
+		item_clear(&it);
+	}
 	target_free(t);
 	teardown();
 }
@@ -1092,6 +1584,16 @@ static void test_settings(void)
 		     "}; " BB_MAP " }", "m.conf:3: target b: invalid_codes: code 10001 is also in auth_codes");
 	expect_error("{ name = \"b\"; driver = \"babelbird\"; url = \"https://pan\"; remote_id_path = \"\"; " BB_AUTH
 		     "}; " BB_MAP " }", "target b: remote_id_path must not be empty");
+	expect_error("{ name = \"b\"; driver = \"babelbird\"; url = \"https://pan\"; update_path = \"\"; " BB_AUTH
+		     "}; " BB_MAP " }", "target b: update_path must not be empty");
+	expect_error("{ name = \"b\"; driver = \"babelbird\"; url = \"https://pan\"; update_id_param = \"\"; " BB_AUTH
+		     "}; " BB_MAP " }", "target b: update_id_param must not be empty");
+	expect_error("{ name = \"b\"; driver = \"babelbird\"; url = \"https://pan\"; absent_codes = [20001]; " BB_AUTH
+		     "}; " BB_MAP " }", "target b: duplicate_codes: code 20001 is also in absent_codes");
+	expect_error("{ name = \"b\"; driver = \"babelbird\"; url = \"https://pan\"; absent_codes = [0]; " BB_AUTH
+		     "}; " BB_MAP " }", "target b: absent_codes: 0 is BabelBird's success code");
+	expect_error("{ name = \"b\"; driver = \"babelbird\"; url = \"https://pan\"; invalid_codes = [20002]; " BB_AUTH
+		     "}; " BB_MAP " }", "target b: invalid_codes: code 20002 is also in absent_codes");
 	expect_error("{ name = \"b\"; driver = \"babelbird\"; url = \"https://pan\"; duplicate_codes = \"x\"; " BB_AUTH
 		     "}; " BB_MAP " }", "duplicate_codes");
 	expect_error("{ name = \"b\"; driver = \"babelbird\"; url = \"https://pan\"; map = { email = \"${mail}\"; "
@@ -1138,6 +1640,12 @@ int main(void)
 		{ "long and hostile bodies", test_long_message_cut },
 		{ "a duplicate is looked up to adopt its id", test_duplicate_lookup },
 		{ "lookup with configured paths", test_duplicate_lookup_configured },
+		{ "ops the driver declares", test_ops_declared },
+		{ "disable and enable freeze and unfreeze", test_freeze_requests },
+		{ "update request: no password", test_update_request },
+		{ "answers to updateUserInfo.do", test_op_answers },
+		{ "update, disable, enable find the id first", test_find_first },
+		{ "lookup of an interrupted add", test_op_lookup },
 		{ "auth: JWT, code, token, refresh, invalidate", test_auth_flow },
 		{ "auth: refusals and hostile answers", test_auth_failures },
 		{ "auth: token answer shapes and lifetimes", test_auth_token_shapes },

@@ -1,6 +1,7 @@
 /* The compai driver: its settings, its schema (through the mapping), the
  * requests of each step (listing, reactivation, invite, single and bulk
- * adds), and how it reads every answer, hostile ones included. */
+ * adds; updates, deactivations, reactivations and lookups), and how it
+ * reads every answer, hostile ones included. */
 #include "config.h"
 
 #include "config/conf.h"
@@ -27,7 +28,10 @@ static const char *const conf_text =
 	"   invite = true; list_ttl = 1; list_deactivated = false; duplicate_text = \"IS ALREADY\";\n"
 	"   batch_size = 10; retry_delay = 0.2; retry_max_delay = 0.4;\n"
 	"   auth = { key_file = \"ca.key\"; header = \"Authorization\"; scheme = \"Bearer\"; };\n"
-	"   map = { email = \"${mail}\"; role = \"employee\"; }; }\n"
+	"   map = { email = \"${mail}\"; role = \"employee\"; }; },\n"
+	" { name = \"uk\"; driver = \"compai\"; url = \"http://127.0.0.1:9\"; key = \"userId\";\n"
+	"   auth = { key_file = \"ca.key\"; };\n"
+	"   map = { userId = \"${uid}\"; role = \"employee\"; }; }\n"
 	");\n";
 
 static void setup(void)
@@ -961,6 +965,373 @@ static void test_bulk_answers(void)
 	teardown();
 }
 
+/* ------------------------------------------------------------ other ops */
+
+/* A member for a non-add op: remote_id the stored id (NULL: none), payload
+ * NULL for an entry gone from the directory. */
+static struct push_item op_item(enum push_op op, const char *key, const char *payload, const char *remote_id)
+{
+	struct push_item it = { .op = op, .source_id = "id", .dn = "uid=a,dc=x", .key = key, .payload_text = payload };
+	if (payload)
+		it.payload = json_tokener_parse(payload);
+	if (remote_id)
+		it.remote_id = strdup(remote_id);
+	return it;
+}
+
+#define FULL_PAYLOAD                                                                                  \
+	"{\"email\":\"a@x.org\",\"userId\":\"usr_a\",\"role\":\"admin\",\"department\":\"it\","        \
+	"\"isActive\":true,\"fleetDmLabelId\":7,\"jobTitle\":\"Ops\"}"
+
+static void test_ops_declared(void)
+{
+	const struct target_driver *d = driver_find("compai");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(driver_ops(d, NULL), OP_BIT(OP_ADD) | OP_BIT(OP_UPDATE) | OP_BIT(OP_DISABLE) |
+						     OP_BIT(OP_ENABLE) | OP_BIT(OP_LOOKUP));
+	/* DELETE /v1/people/{id} deactivates: there is no hard delete. */
+	CU_ASSERT(!(driver_ops(d, NULL) & OP_BIT(OP_DELETE)));
+	CU_ASSERT(!d->idempotent_add);
+}
+
+static void test_op_requests(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "ca"), NULL);
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	/* An update: PATCH with the updatable fields only, never userId or
+	 * email; straight to the stored id, no listing. */
+	struct push_item it = op_item(OP_UPDATE, "a@x.org", FULL_PAYLOAD, "mem_1");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "PATCH");
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/api/v1/people/mem_1");
+	CU_ASSERT(has_header(&req, "Content-Type: application/json"));
+	CU_ASSERT(has_header(&req, "Accept: application/json"));
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"role\":\"admin\",\"department\":\"it\",\"isActive\":true,"
+					 "\"fleetDmLabelId\":7,\"jobTitle\":\"Ops\"}");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	/* A retry builds the same request again. */
+	CU_ASSERT_EQUAL(step(t, &it, 500, "", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "PATCH");
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/api/v1/people/mem_1");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	item_clear(&it);
+
+	/* Mapped fields without a value this time are cleared (department
+	 * back to the server's "none"); isActive without one is left alone. */
+	it = op_item(OP_UPDATE, "a@x.org", "{\"email\":\"a@x.org\",\"role\":\"employee\"}", "mem/1 ?");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/api/v1/people/mem%2F1%20%3F");
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"role\":\"employee\",\"department\":\"none\",\"fleetDmLabelId\":null,"
+					 "\"jobTitle\":null}");
+	clear(&req, &o);
+	item_clear(&it);
+	/* Fields the mapping leaves out are not touched. */
+	struct target *ti = target_new(conf_find_target(conf, "inv"), NULL);
+	it = op_item(OP_UPDATE, "a@x.org", "{\"email\":\"a@x.org\",\"role\":\"employee\"}", "mem_1");
+	CU_ASSERT_EQUAL(step(ti, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/v1/people/mem_1");
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"role\":\"employee\"}");
+	clear(&req, &o);
+	item_clear(&it);
+	target_free(ti);
+
+	/* Deprovisioning: DELETE (Comp AI's deactivation), no body; the entry
+	 * may be gone from the directory. */
+	it = op_item(OP_DISABLE, "a@x.org", NULL, "mem_1");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "DELETE");
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/api/v1/people/mem_1");
+	CU_ASSERT_PTR_NULL(req.body);
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	item_clear(&it);
+
+	/* Back in scope: the reactivation of the add. */
+	it = op_item(OP_ENABLE, "a@x.org", FULL_PAYLOAD, "mem_1");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "PATCH");
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/api/v1/people/mem_1/reactivate");
+	CU_ASSERT_PTR_NULL(req.body);
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	item_clear(&it);
+
+	/* No hard delete: refused without a request. */
+	it = op_item(OP_DELETE, "a@x.org", NULL, "mem_1");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	expect_reason(&o, "Comp AI cannot delete a member (it only deactivates them)");
+	CU_ASSERT_PTR_NULL(req.url);
+	clear(&req, &o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+/* One answer to a non-add op's request for stored member mem_1. */
+#define EXPECT_OP(t, op, payload, status, body, kind_, reason_, rid)                                         \
+	do {                                                                                                  \
+		struct push_item it_ = op_item((op), "a@x.org", (payload), "mem_1");                         \
+		struct http_request req_;                                                                     \
+		struct outcome o_;                                                                            \
+		bool cr_ = true;                                                                              \
+		CU_ASSERT_EQUAL(step((t), &it_, -1, NULL, &req_, &o_, &cr_), STEP_SEND);                     \
+		CU_ASSERT(!cr_);                                                                              \
+		clear(&req_, &o_);                                                                            \
+		CU_ASSERT_EQUAL(step((t), &it_, (status), (body), &req_, &o_, &cr_), STEP_DONE);             \
+		CU_ASSERT(!cr_);                                                                              \
+		CU_ASSERT_EQUAL(o_.kind, (kind_));                                                            \
+		expect_reason(&o_, (reason_));                                                                \
+		CU_ASSERT_STRING_EQUAL(o_.remote_id ? o_.remote_id : "", (rid));                             \
+		clear(&req_, &o_);                                                                            \
+		item_clear(&it_);                                                                             \
+	} while (0)
+
+static void test_op_answers(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "ca"), NULL);
+	static const char member_404[] =
+		"{\"message\":\"Member with ID mem_1 not found in organization org_1\",\"error\":\"Not Found\","
+		"\"statusCode\":404}";
+
+	/* Updates. */
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 200, "{\"id\":\"mem_1\",\"role\":\"admin\",\"authType\":\"api-key\"}",
+		  OUTCOME_OK, "updated member mem_1", "mem_1");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 200, "not json", OUTCOME_OK, "updated member mem_1", "mem_1");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 200, "{\"id\":42}", OUTCOME_OK, "updated member mem_1", "mem_1");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 404, member_404, OUTCOME_ABSENT,
+		  "no member mem_1 at Comp AI: HTTP 404: Member with ID mem_1 not found in organization org_1", "");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 404,
+		  "{\"message\":\"Cannot PATCH /v1/people/mem_1\",\"error\":\"Not Found\",\"statusCode\":404}",
+		  OUTCOME_PERMANENT,
+		  "Comp AI has no such endpoint (is url right?): HTTP 404: Cannot PATCH /v1/people/mem_1", "");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 400,
+		  "{\"message\":[\"department must be one of the following values: none, admin\"],\"error\":"
+		  "\"Bad Request\",\"statusCode\":400}",
+		  OUTCOME_INVALID,
+		  "rejected by Comp AI: HTTP 400: department must be one of the following values: none, admin", "");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 409, "{\"message\":\"Email already in use\",\"statusCode\":409}",
+		  OUTCOME_INVALID, "rejected by Comp AI: HTTP 409: Email already in use", "");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 401, "{\"message\":\"Invalid or expired API key\",\"statusCode\":401}",
+		  OUTCOME_AUTH, "HTTP 401: {\"message\":\"Invalid or expired API key\",\"statusCode\":401}", "");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 429, "{\"statusCode\":429}", OUTCOME_THROTTLED,
+		  "HTTP 429: {\"statusCode\":429}", "");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 500, "{\"statusCode\":500,\"message\":\"Failed to update member\"}",
+		  OUTCOME_TRANSIENT, "HTTP 500: {\"statusCode\":500,\"message\":\"Failed to update member\"}", "");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 0, NULL, OUTCOME_TRANSIENT, "no answer: Connection refused", "");
+	EXPECT_OP(t, OP_UPDATE, FULL_PAYLOAD, 302, "", OUTCOME_PERMANENT,
+		  "unexpected answer from Comp AI: HTTP 302 with an empty body", "");
+
+	/* Deactivations. */
+	EXPECT_OP(t, OP_DISABLE, NULL, 200,
+		  "{\"success\":true,\"deletedMember\":{\"id\":\"mem_1\",\"name\":\"A\",\"email\":\"a@x.org\"}}",
+		  OUTCOME_OK, "deactivated member mem_1", "mem_1");
+	EXPECT_OP(t, OP_DISABLE, NULL, 200, "{\"deletedMember\":[1]}", OUTCOME_OK, "deactivated member mem_1", "mem_1");
+	EXPECT_OP(t, OP_DISABLE, NULL, 404, member_404, OUTCOME_ABSENT,
+		  "no member mem_1 at Comp AI: HTTP 404: Member with ID mem_1 not found in organization org_1", "");
+	/* The owner (or the key's own user) cannot go: not the credentials. */
+	EXPECT_OP(t, OP_DISABLE, NULL, 403,
+		  "{\"message\":\"Cannot remove the organization owner\",\"error\":\"Forbidden\",\"statusCode\":403}",
+		  OUTCOME_INVALID,
+		  "Comp AI refuses to deactivate member mem_1: HTTP 403: Cannot remove the organization owner", "");
+	EXPECT_OP(t, OP_DISABLE, NULL, 403,
+		  "{\"message\":\"API key lacks required permission scope\",\"error\":\"Forbidden\","
+		  "\"statusCode\":403}",
+		  OUTCOME_AUTH,
+		  "HTTP 403: {\"message\":\"API key lacks required permission scope\",\"error\":\"Forbidden\","
+		  "\"statusCode\":403}",
+		  "");
+	EXPECT_OP(t, OP_DISABLE, NULL, 403, "<html>remove</html>", OUTCOME_AUTH, "HTTP 403: <html>remove</html>", "");
+	EXPECT_OP(t, OP_DISABLE, NULL, 502, "<html>", OUTCOME_TRANSIENT, "HTTP 502: <html>", "");
+
+	/* Reactivations. */
+	EXPECT_OP(t, OP_ENABLE, FULL_PAYLOAD, 200, "{\"id\":\"mem_1\",\"isActive\":true}", OUTCOME_OK,
+		  "reactivated member mem_1", "mem_1");
+	EXPECT_OP(t, OP_ENABLE, NULL, 200, "[]", OUTCOME_OK, "reactivated member mem_1", "mem_1");
+	EXPECT_OP(t, OP_ENABLE, NULL, 404, member_404, OUTCOME_ABSENT,
+		  "no member mem_1 at Comp AI: HTTP 404: Member with ID mem_1 not found in organization org_1", "");
+	EXPECT_OP(t, OP_ENABLE, NULL, 400, "{\"message\":\"nope\"}", OUTCOME_INVALID,
+		  "rejected by Comp AI: HTTP 400: nope", "");
+	target_free(t);
+	teardown();
+}
+
+/* A non-add op without a stored id finds the member in the listing. */
+#define EXPECT_FOUND(t, op, key, payload, result, kind_, reason_, rid, meth_, url_)                \
+	do {                                                                                        \
+		struct push_item it_ = op_item((op), (key), (payload), NULL);                      \
+		struct http_request req_;                                                           \
+		struct outcome o_;                                                                  \
+		bool cr_ = true;                                                                    \
+		CU_ASSERT_EQUAL(step((t), &it_, -1, NULL, &req_, &o_, &cr_), (result));            \
+		CU_ASSERT(!cr_);                                                                    \
+		if ((result) == STEP_DONE) {                                                        \
+			CU_ASSERT_EQUAL(o_.kind, (kind_));                                          \
+			expect_reason(&o_, (reason_));                                              \
+			CU_ASSERT_STRING_EQUAL(o_.remote_id ? o_.remote_id : "", (rid));           \
+		} else {                                                                            \
+			CU_ASSERT_STRING_EQUAL(req_.method, (meth_));                               \
+			CU_ASSERT_STRING_EQUAL(req_.url, (url_));                                   \
+			CU_ASSERT_STRING_EQUAL(it_.remote_id ? it_.remote_id : "", (rid));         \
+		}                                                                                   \
+		clear(&req_, &o_);                                                                  \
+		item_clear(&it_);                                                                   \
+	} while (0)
+
+static void test_op_lookup_first(void)
+{
+	setup();
+	struct target *t = target_new(conf_find_target(conf, "ca"), NULL);
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	/* No stored id: the listing first (with the deactivated members). */
+	struct push_item it =
+		op_item(OP_UPDATE, "active@example.org", "{\"email\":\"Active@example.org\",\"role\":\"r\"}", NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "GET");
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/api/v1/people?includeDeactivated=true");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, LIST_BODY, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "PATCH");
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/api/v1/people/mem_1");
+	CU_ASSERT_STRING_EQUAL(req.body,
+			       "{\"role\":\"r\",\"department\":\"none\",\"fleetDmLabelId\":null,\"jobTitle\":null}");
+	CU_ASSERT_STRING_EQUAL(it.remote_id, "mem_1");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"id\":\"mem_1\"}", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "mem_1");
+	clear(&req, &o);
+	item_clear(&it);
+
+	/* The listing at hand decides the rest without another one. */
+	EXPECT_FOUND(t, OP_UPDATE, "k", "{\"email\":\"n@example.org\",\"userId\":\"usr_4\",\"role\":\"r\"}",
+		     STEP_SEND, 0, "", "mem_4", "PATCH", "http://127.0.0.1:9/api/v1/people/mem_4");
+	EXPECT_FOUND(t, OP_UPDATE, "k", "{\"email\":\"gone@example.org\",\"role\":\"r\"}", STEP_DONE, OUTCOME_ABSENT,
+		     "member mem_2 is deactivated", "", "", "");
+	EXPECT_FOUND(t, OP_UPDATE, "k", "{\"email\":\"who@example.org\",\"role\":\"r\"}", STEP_DONE, OUTCOME_ABSENT,
+		     "not a member of the organization (who@example.org)", "", "", "");
+	/* Deprovisioning an entry gone from the directory: its key is the
+	 * email. Already deactivated: nothing to send. */
+	EXPECT_FOUND(t, OP_DISABLE, "active@example.org", NULL, STEP_SEND, 0, "", "mem_1", "DELETE",
+		     "http://127.0.0.1:9/api/v1/people/mem_1");
+	EXPECT_FOUND(t, OP_DISABLE, "off@example.org", NULL, STEP_SEND, 0, "", "mem_4", "DELETE",
+		     "http://127.0.0.1:9/api/v1/people/mem_4");
+	EXPECT_FOUND(t, OP_DISABLE, "GONE@example.org", NULL, STEP_DONE, OUTCOME_OK, "already deactivated (mem_2)",
+		     "mem_2", "", "");
+	EXPECT_FOUND(t, OP_DISABLE, "who@example.org", NULL, STEP_DONE, OUTCOME_ABSENT,
+		     "not a member of the organization (who@example.org)", "", "", "");
+	EXPECT_FOUND(t, OP_ENABLE, "k", "{\"email\":\"gone@example.org\",\"role\":\"r\"}", STEP_SEND, 0, "", "mem_2",
+		     "PATCH", "http://127.0.0.1:9/api/v1/people/mem_2/reactivate");
+	EXPECT_FOUND(t, OP_ENABLE, "k", "{\"email\":\"off@example.org\",\"role\":\"r\"}", STEP_SEND, 0, "", "mem_4",
+		     "PATCH", "http://127.0.0.1:9/api/v1/people/mem_4/reactivate");
+	EXPECT_FOUND(t, OP_ENABLE, "k", "{\"email\":\"active@example.org\",\"role\":\"r\"}", STEP_DONE, OUTCOME_OK,
+		     "already active (mem_1)", "mem_1", "", "");
+	EXPECT_FOUND(t, OP_ENABLE, "k", "{\"email\":\"who@example.org\",\"role\":\"r\"}", STEP_DONE, OUTCOME_ABSENT,
+		     "not a member of the organization (who@example.org)", "", "", "");
+	/* Lookups: there as the add would have left it, or absent. */
+	EXPECT_FOUND(t, OP_LOOKUP, "k", "{\"email\":\"active@example.org\",\"role\":\"r\"}", STEP_DONE, OUTCOME_OK,
+		     "a member of the organization (mem_1)", "mem_1", "", "");
+	EXPECT_FOUND(t, OP_LOOKUP, "k", "{\"email\":\"x@example.org\",\"userId\":\"usr_1\",\"role\":\"r\"}", STEP_DONE,
+		     OUTCOME_OK, "a member of the organization (mem_1)", "mem_1", "", "");
+	EXPECT_FOUND(t, OP_LOOKUP, "k", "{\"email\":\"gone@example.org\",\"role\":\"r\"}", STEP_DONE, OUTCOME_ABSENT,
+		     "only a deactivated member (mem_2): the add reactivates it", "", "", "");
+	EXPECT_FOUND(t, OP_LOOKUP, "k", "{\"email\":\"gone@example.org\",\"role\":\"r\",\"isActive\":false}", STEP_DONE,
+		     OUTCOME_OK, "a member of the organization (mem_2)", "mem_2", "", "");
+	EXPECT_FOUND(t, OP_LOOKUP, "k", "{\"email\":\"who@example.org\",\"role\":\"r\"}", STEP_DONE, OUTCOME_ABSENT,
+		     "not a member of the organization (who@example.org)", "", "", "");
+	/* A lookup reads the listing even with an id stored: an add that
+	 * never answered left none that can be trusted. */
+	it = op_item(OP_LOOKUP, "k", "{\"email\":\"active@example.org\",\"role\":\"r\"}", "mem_9");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "mem_1");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	item_clear(&it);
+	/* Nothing to find the member by. */
+	EXPECT_FOUND(t, OP_UPDATE, "k", "{\"role\":\"r\"}", STEP_DONE, OUTCOME_PERMANENT,
+		     "no member id stored, and neither email nor userId known: cannot find the member", "", "", "");
+	target_free(t);
+
+	/* A 404 on the member: the listing is read again by the next one. */
+	t = target_new(conf_find_target(conf, "ca"), NULL);
+	load_list(t);
+	it = op_item(OP_DISABLE, "active@example.org", NULL, "mem_1");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, NULL), STEP_SEND);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 404, "{\"message\":\"Member with ID mem_1 not found\",\"statusCode\":404}",
+			     &req, &o, NULL),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_ABSENT);
+	clear(&req, &o);
+	item_clear(&it);
+	EXPECT_FOUND(t, OP_DISABLE, "active@example.org", NULL, STEP_SEND, 0, "", "", "GET",
+		     "http://127.0.0.1:9/api/v1/people?includeDeactivated=true");
+	target_free(t);
+
+	/* A success updates the listing: deactivated, then back. */
+	t = target_new(conf_find_target(conf, "ca"), NULL);
+	load_list(t);
+	it = op_item(OP_DISABLE, "active@example.org", NULL, "mem_1");
+	step(t, &it, -1, NULL, &req, &o, NULL);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"success\":true}", &req, &o, NULL), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	clear(&req, &o);
+	item_clear(&it);
+	EXPECT_FOUND(t, OP_DISABLE, "active@example.org", NULL, STEP_DONE, OUTCOME_OK, "already deactivated (mem_1)",
+		     "mem_1", "", "");
+	EXPECT_DECISION(t, "{\"email\":\"active@example.org\",\"role\":\"r\"}", STEP_SEND, 0, "", "");
+	it = op_item(OP_ENABLE, "active@example.org", NULL, "mem_1");
+	step(t, &it, -1, NULL, &req, &o, NULL);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"id\":\"mem_1\"}", &req, &o, NULL), STEP_DONE);
+	clear(&req, &o);
+	item_clear(&it);
+	EXPECT_FOUND(t, OP_ENABLE, "active@example.org", NULL, STEP_DONE, OUTCOME_OK, "already active (mem_1)", "mem_1",
+		     "", "");
+	target_free(t);
+
+	/* The key is the user id: found by it. */
+	t = target_new(conf_find_target(conf, "uk"), NULL);
+	it = op_item(OP_DISABLE, "usr_4", NULL, NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, NULL), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/v1/people?includeDeactivated=true");
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, LIST_BODY, &req, &o, NULL), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "DELETE");
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/v1/people/mem_4");
+	clear(&req, &o);
+	item_clear(&it);
+	/* A listing that fails fails the op the same way. */
+	target_free(t);
+	t = target_new(conf_find_target(conf, "uk"), NULL);
+	it = op_item(OP_ENABLE, "usr_4", NULL, NULL);
+	step(t, &it, -1, NULL, &req, &o, NULL);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 500, "{\"statusCode\":500}", &req, &o, NULL), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	clear(&req, &o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -977,6 +1348,10 @@ int main(void)
 		{ "single and bulk requests", test_batch_requests },
 		{ "single add answers", test_single_answers },
 		{ "bulk answers", test_bulk_answers },
+		{ "ops declared", test_ops_declared },
+		{ "update, deactivation and reactivation requests", test_op_requests },
+		{ "answers to the other ops", test_op_answers },
+		{ "other ops find the member in the listing", test_op_lookup_first },
 		{ NULL, NULL },
 	};
 	return unit_run("compai", tests);

@@ -1,6 +1,8 @@
 /* The devin driver: the journey of a member (identity cache, lookup,
  * paging, invitation), the batched add and every answer it can get
- * (hostile ones included), its schema and its config keys. */
+ * (hostile ones included), the other ops (update as a re-add, removal,
+ * lookup in the organization's member list), its schema and its config
+ * keys. */
 #include "config.h"
 
 #include "config/conf.h"
@@ -25,7 +27,11 @@ static const char *const conf_text =
 	"   org_role = \"org_admin\"; group_names = [\"eng\", \"all staff\"]; invite = true; invite_wait = 600;\n"
 	"   batch_size = 10;\n"
 	"   auth = { key_file = \"devin.key\"; };\n"
-	"   map = { email = \"${mail | lower}\"; user_id = \"${employeeNumber}\"; }; }\n"
+	"   map = { email = \"${mail | lower}\"; user_id = \"${employeeNumber}\"; }; },\n"
+	" { name = \"dvk\"; driver = \"devin\"; url = \"http://127.0.0.1:9\"; org_id = \"org-k\"; key = \"user_id\";\n"
+	"   org_role = \"org_member\"; auth = { key_file = \"devin.key\"; };\n"
+	"   map = { email = \"${mail}\"; user_id = \"${employeeNumber}\"; org_role = \"${title}\";\n"
+	"           group_names = \"${ou[*]}\"; }; }\n"
 	");\n";
 
 static void setup(void)
@@ -789,6 +795,548 @@ static void test_config(void)
 	teardown();
 }
 
+/* ------------------------------------------------------------ other ops */
+
+/* A member for a non-add op: remote_id the stored id (NULL: none), payload
+ * NULL for an entry gone from the directory. */
+static struct push_item op_item(enum push_op op, const char *key, const char *payload, const char *remote_id)
+{
+	struct push_item it = { .op = op, .source_id = "id", .dn = "uid=a,dc=x", .key = key, .payload_text = payload };
+	if (payload)
+		it.payload = json_tokener_parse(payload);
+	if (remote_id)
+		it.remote_id = strdup(remote_id);
+	return it;
+}
+
+static void test_ops_declared(void)
+{
+	const struct target_driver *d = driver_find("devin");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(driver_ops(d, NULL),
+			OP_BIT(OP_ADD) | OP_BIT(OP_UPDATE) | OP_BIT(OP_DELETE) | OP_BIT(OP_LOOKUP));
+	CU_ASSERT(d->idempotent_add);
+}
+
+static void test_update(void)
+{
+	setup();
+	struct target *t = tgt("dv"), *ti = tgt("dvi");
+	struct http_request req;
+	struct outcome o;
+	bool creates = false;
+
+	/* The add again, alone, to the stored user id: it may create. */
+	struct push_item it = op_item(OP_UPDATE, "a@x.org", "{\"email\":\"a@x.org\"}", "u-1");
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/organizations/org-1/members");
+	CU_ASSERT(has_header(&req, "Content-Type: application/json"));
+	EXPECT_STR(req.body, "{\"user_ids\":[\"u-1\"],\"org_ids\":[\"org-1\"]}");
+	CU_ASSERT(creates);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 200, "{\"status\":\"success\"}", -1, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	EXPECT_STR(o.reason, "added again to organization org-1");
+	EXPECT_STR(o.remote_id, "u-1");
+	clear(&req, &o);
+	item_clear(&it);
+
+	/* The payload's role and groups; the directory's user id first. */
+	it = op_item(OP_UPDATE, "a@x.org",
+		     "{\"email\":\"a@x.org\",\"user_id\":\"u-new\",\"org_role\":\"org_admin\",\"group_names\":[\"eng\","
+		     "\"o\\\"ps\"]}",
+		     "u-old");
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	EXPECT_STR(req.body, "{\"user_ids\":[\"u-new\"],\"org_ids\":[\"org-1\"],\"org_role\":\"org_admin\","
+			     "\"group_names\":[\"eng\",\"o\\\"ps\"]}");
+	CU_ASSERT(creates);
+	clear(&req, &o);
+	/* A retry sends the same again. */
+	CU_ASSERT_EQUAL(step_ra(t, &it, 502, "", -1, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	EXPECT_STR(req.body, "{\"user_ids\":[\"u-new\"],\"org_ids\":[\"org-1\"],\"org_role\":\"org_admin\","
+			     "\"group_names\":[\"eng\",\"o\\\"ps\"]}");
+	CU_ASSERT(creates);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 200, "{\"status\":\"success\"}", -1, &req, &o, &creates), STEP_DONE);
+	EXPECT_STR(o.reason, "added again to organization org-1 as org_admin");
+	EXPECT_STR(o.remote_id, "u-new");
+	clear(&req, &o);
+	item_clear(&it);
+
+	/* Without its own: the target's role and groups. */
+	it = op_item(OP_UPDATE, "a@x.org", "{\"email\":\"a@x.org\"}", "u-1");
+	CU_ASSERT_EQUAL(step_ra(ti, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/organizations/org%2F7%C3%A9/members");
+	EXPECT_STR(req.body, "{\"user_ids\":[\"u-1\"],\"org_ids\":[\"org/7\xc3\xa9\"],\"org_role\":\"org_admin\","
+			     "\"group_names\":[\"eng\",\"all staff\"]}");
+	clear(&req, &o);
+	item_clear(&it);
+
+	/* No stored id: the lookup first (which creates nothing), then the add. */
+	it = op_item(OP_UPDATE, "b@x.org", "{\"email\":\"b@x.org\"}", NULL);
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "GET");
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/members?email=b%40x.org&skip=0&limit=200");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 200, "{\"items\":[{\"user_id\":\"u-b\",\"email\":\"b@x.org\"}]}", -1, &req, &o,
+				&creates),
+			STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	EXPECT_STR(req.body, "{\"user_ids\":[\"u-b\"],\"org_ids\":[\"org-1\"]}");
+	CU_ASSERT(creates);
+	char *id = cached(t, "b@x.org");
+	EXPECT_STR(id, "u-b");
+	free(id);
+	clear(&req, &o);
+	item_clear(&it);
+	/* Next time the cache has it. */
+	it = op_item(OP_UPDATE, "b@x.org", "{\"email\":\"b@x.org\"}", NULL);
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	clear(&req, &o);
+	item_clear(&it);
+	/* Nobody: absent, and never an invitation (dvi invites on adds). */
+	it = op_item(OP_UPDATE, "n@x.org", "{\"email\":\"n@x.org\"}", NULL);
+	CU_ASSERT_EQUAL(step_ra(ti, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(ti, &it, 200, "{\"items\":[]}", -1, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_ABSENT);
+	EXPECT_STR(o.reason, "no Devin user with email n@x.org");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	item_clear(&it);
+	target_free(ti);
+	target_free(t);
+	teardown();
+}
+
+/* The answer to a request of op for stored user u-1, first built. */
+#define EXPECT_OP(t, op, payload, status, body, ra, kind_, reason_, rid)                                   \
+	do {                                                                                                \
+		struct push_item it_ = op_item((op), "a@x.org", (payload), "u-1");                         \
+		struct http_request req_;                                                                   \
+		struct outcome o_;                                                                          \
+		bool cr_;                                                                                   \
+		CU_ASSERT_EQUAL(step_ra((t), &it_, -1, NULL, -1, &req_, &o_, &cr_), STEP_SEND);            \
+		CU_ASSERT_EQUAL(cr_, (op) == OP_UPDATE);                                                    \
+		clear(&req_, &o_);                                                                          \
+		CU_ASSERT_EQUAL(step_ra((t), &it_, (status), (body), (ra), &req_, &o_, &cr_), STEP_DONE);  \
+		CU_ASSERT_EQUAL(o_.kind, (kind_));                                                          \
+		EXPECT_STR(o_.reason, (reason_));                                                           \
+		CU_ASSERT_EQUAL(o_.retry_after, (ra));                                                      \
+		EXPECT_STR(o_.remote_id ? o_.remote_id : "", (rid));                                        \
+		clear(&req_, &o_);                                                                          \
+		item_clear(&it_);                                                                           \
+	} while (0)
+
+static void test_update_answers(void)
+{
+	setup();
+	struct target *t = tgt("dv"), *ti = tgt("dvi");
+	static const char user_422[] =
+		"{\"detail\":[{\"loc\":[\"body\",\"user_ids\",0],\"msg\":\"User u-1 not found in this enterprise\","
+		"\"type\":\"value_error\"}]}";
+	static const char role_422[] =
+		"{\"detail\":[{\"loc\":[\"body\",\"org_role\"],\"msg\":\"Input should be 'org_admin' or 'org_member'\","
+		"\"type\":\"enum\"}]}";
+	static const char own[] = "{\"email\":\"a@x.org\",\"org_role\":\"org_member\"}";
+
+	/* A user Devin does not know (any more): not there; its cached id
+	 * is forgotten, so the add that follows looks the person up. */
+	target_identity_put(t, "a@x.org", "u-1");
+	EXPECT_OP(t, OP_UPDATE, "{\"email\":\"a@x.org\"}", 422, user_422, -1, OUTCOME_ABSENT,
+		  "Devin refused user u-1: User u-1 not found in this enterprise", "");
+	CU_ASSERT_PTR_NULL(cached(t, "a@x.org"));
+	/* The member's own role refused: its payload is invalid. */
+	EXPECT_OP(t, OP_UPDATE, own, 422, role_422, -1, OUTCOME_INVALID,
+		  "Devin refused the org_role or group_names of user u-1: Input should be 'org_admin' or 'org_member'",
+		  "");
+	/* The target's role or organization refused: the config's fault. */
+	EXPECT_OP(ti, OP_UPDATE, "{\"email\":\"a@x.org\"}", 422, role_422, -1, OUTCOME_PERMANENT,
+		  "Devin refused the request for organization org/7\xc3\xa9: Input should be 'org_admin' or "
+		  "'org_member'",
+		  "");
+	EXPECT_OP(t, OP_UPDATE, own, 422,
+		  "{\"detail\":[{\"loc\":[\"body\",\"org_ids\",0],\"msg\":\"Organization org-1 not found\"}]}", -1,
+		  OUTCOME_PERMANENT, "Devin refused the request for organization org-1: Organization org-1 not found",
+		  "");
+	EXPECT_OP(t, OP_UPDATE, own, 200, "{\"status\":\"failed\"}", -1, OUTCOME_PERMANENT,
+		  "unexpected answer from Devin: HTTP 200: {\"status\":\"failed\"}", "");
+	EXPECT_OP(t, OP_UPDATE, own, 200, "not json", -1, OUTCOME_OK, "added again to organization org-1 as org_member",
+		  "u-1");
+	EXPECT_OP(t, OP_UPDATE, own, 401, "{\"detail\":\"Invalid API key\"}", -1, OUTCOME_AUTH,
+		  "HTTP 401: {\"detail\":\"Invalid API key\"}", "");
+	EXPECT_OP(t, OP_UPDATE, own, 429, "", 9, OUTCOME_THROTTLED, "HTTP 429 with an empty body", "");
+	EXPECT_OP(t, OP_UPDATE, own, 500, "oops", -1, OUTCOME_TRANSIENT, "HTTP 500: oops", "");
+	EXPECT_OP(t, OP_UPDATE, own, 0, NULL, -1, OUTCOME_TRANSIENT, "no answer: Connection refused", "");
+	EXPECT_OP(t, OP_UPDATE, own, 404, "{\"detail\":\"Not Found\"}", -1, OUTCOME_PERMANENT,
+		  "unexpected answer from Devin: HTTP 404: {\"detail\":\"Not Found\"}", "");
+	target_free(ti);
+	target_free(t);
+	teardown();
+}
+
+/* A member's own role or groups send its add alone; the same as the
+ * target's go in the batch. */
+static void test_add_own_settings(void)
+{
+	setup();
+	struct target *t = tgt("dv"), *ti = tgt("dvi");
+	struct http_request req;
+	struct outcome o;
+	bool creates = false;
+
+	struct push_item it = item("a@x.org", "{\"email\":\"a@x.org\",\"user_id\":\"u-1\",\"org_role\":\"org_admin\"}");
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	EXPECT_STR(req.body, "{\"user_ids\":[\"u-1\"],\"org_ids\":[\"org-1\"],\"org_role\":\"org_admin\"}");
+	CU_ASSERT(creates);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 200, "{\"status\":\"success\"}", -1, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	EXPECT_STR(o.reason, "added to organization org-1");
+	EXPECT_STR(o.remote_id, "u-1");
+	clear(&req, &o);
+	/* Refused alone: invalid, as in a batch of one. */
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 422, "{\"detail\":[{\"loc\":[\"body\",\"user_ids\",0],\"msg\":\"gone\"}]}", -1,
+				&req, &o, &creates),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_INVALID);
+	EXPECT_STR(o.reason, "Devin refused user u-1: gone");
+	clear(&req, &o);
+	item_clear(&it);
+
+#define EXPECT_ADD_PATH(t, payload, result)                                                      \
+	do {                                                                                     \
+		struct push_item it_ = item("a@x.org", (payload));                               \
+		struct http_request req_;                                                        \
+		struct outcome o_;                                                               \
+		bool cr_;                                                                        \
+		CU_ASSERT_EQUAL(step_ra((t), &it_, -1, NULL, -1, &req_, &o_, &cr_), (result));  \
+		CU_ASSERT_EQUAL(cr_, (result) == STEP_SEND);                                     \
+		clear(&req_, &o_);                                                               \
+		item_clear(&it_);                                                                \
+	} while (0)
+	EXPECT_ADD_PATH(t, "{\"email\":\"a@x.org\",\"user_id\":\"u-1\",\"group_names\":[\"g\"]}", STEP_SEND);
+	EXPECT_ADD_PATH(t, "{\"email\":\"a@x.org\",\"user_id\":\"u-1\"}", STEP_BATCH);
+	EXPECT_ADD_PATH(ti, "{\"email\":\"a@x.org\",\"user_id\":\"u-1\",\"org_role\":\"org_admin\","
+			    "\"group_names\":[\"eng\",\"all staff\"]}",
+			STEP_BATCH);
+	EXPECT_ADD_PATH(ti, "{\"email\":\"a@x.org\",\"user_id\":\"u-1\",\"org_role\":\"org_member\"}", STEP_SEND);
+	EXPECT_ADD_PATH(ti, "{\"email\":\"a@x.org\",\"user_id\":\"u-1\",\"group_names\":[\"eng\"]}", STEP_SEND);
+	EXPECT_ADD_PATH(ti, "{\"email\":\"a@x.org\",\"user_id\":\"u-1\",\"group_names\":[\"eng\",\"all staff\",\"x\"]}",
+			STEP_SEND);
+	EXPECT_ADD_PATH(ti, "{\"email\":\"a@x.org\",\"user_id\":\"u-1\",\"group_names\":[\"all staff\",\"eng\"]}",
+			STEP_SEND);
+	target_free(ti);
+	target_free(t);
+	teardown();
+}
+
+static void test_delete(void)
+{
+	setup();
+	struct target *t = tgt("dv");
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	/* The stored id, even when the directory maps another now; no payload
+	 * needed; no body; never creates. */
+	struct push_item it = op_item(OP_DELETE, "a@x.org", "{\"email\":\"a@x.org\",\"user_id\":\"u-new\"}", "u 1/x");
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "DELETE");
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/organizations/org-1/members/u%201%2Fx");
+	CU_ASSERT(has_header(&req, "Accept: application/json"));
+	CU_ASSERT_PTR_NULL(req.body);
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	/* A retry sends it again. */
+	CU_ASSERT_EQUAL(step_ra(t, &it, 0, NULL, -1, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "DELETE");
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/organizations/org-1/members/u%201%2Fx");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	item_clear(&it);
+
+	/* Answers. */
+	static const char user_422[] =
+		"{\"detail\":[{\"loc\":[\"path\",\"user_id\"],\"msg\":\"User u-1 not found in this enterprise\"}]}";
+	EXPECT_OP(t, OP_DELETE, NULL, 200, "{\"status\":\"success\"}", -1, OUTCOME_OK,
+		  "removed user u-1 from organization org-1", "");
+	EXPECT_OP(t, OP_DELETE, NULL, 204, "", -1, OUTCOME_OK, "removed user u-1 from organization org-1", "");
+	EXPECT_OP(t, OP_DELETE, NULL, 404, "{\"detail\":\"Member not found\"}", -1, OUTCOME_ABSENT,
+		  "user u-1 is not a member of organization org-1: Member not found", "");
+	EXPECT_OP(t, OP_DELETE, NULL, 404, "<html>", -1, OUTCOME_ABSENT,
+		  "user u-1 is not a member of organization org-1: HTTP 404: <html>", "");
+	target_identity_put(t, "a@x.org", "u-1");
+	EXPECT_OP(t, OP_DELETE, NULL, 422, user_422, -1, OUTCOME_ABSENT,
+		  "Devin does not know user u-1: User u-1 not found in this enterprise", "");
+	CU_ASSERT_PTR_NULL(cached(t, "a@x.org"));
+	EXPECT_OP(t, OP_DELETE, NULL, 422,
+		  "{\"detail\":[{\"loc\":[\"path\",\"org_id\"],\"msg\":\"Organization not found\"}]}", -1,
+		  OUTCOME_PERMANENT, "Devin refused the request for organization org-1: Organization not found", "");
+	EXPECT_OP(t, OP_DELETE, NULL, 401, "", -1, OUTCOME_AUTH, "HTTP 401 with an empty body", "");
+	EXPECT_OP(t, OP_DELETE, NULL, 403, "{\"detail\":\"Not authenticated\"}", -1, OUTCOME_AUTH,
+		  "HTTP 403: {\"detail\":\"Not authenticated\"}", "");
+	EXPECT_OP(t, OP_DELETE, NULL, 429, "{\"detail\":\"Rate limit exceeded\"}", 5, OUTCOME_THROTTLED,
+		  "HTTP 429: {\"detail\":\"Rate limit exceeded\"}", "");
+	EXPECT_OP(t, OP_DELETE, NULL, 500, "", -1, OUTCOME_TRANSIENT, "HTTP 500 with an empty body", "");
+	EXPECT_OP(t, OP_DELETE, NULL, 405, "{\"detail\":\"Method Not Allowed\"}", -1, OUTCOME_PERMANENT,
+		  "unexpected answer to the removal of user u-1: HTTP 405: {\"detail\":\"Method Not Allowed\"}", "");
+
+	/* No stored id, no payload: the key is the email, looked up. */
+	it = op_item(OP_DELETE, "c@x.org", NULL, NULL);
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "GET");
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/members?email=c%40x.org&skip=0&limit=200");
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 200, "{\"items\":[{\"user_id\":\"u-c\",\"email\":\"C@x.org\"}]}", -1, &req, &o,
+				&creates),
+			STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "DELETE");
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/organizations/org-1/members/u-c");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	item_clear(&it);
+	/* Cached since: no lookup. */
+	it = op_item(OP_DELETE, "c@x.org", NULL, NULL);
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "DELETE");
+	clear(&req, &o);
+	item_clear(&it);
+	/* No such user: nothing to remove. */
+	it = op_item(OP_DELETE, "d@x.org", NULL, NULL);
+	step_ra(t, &it, -1, NULL, -1, &req, &o, &creates);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 200, "{\"items\":[{\"user_id\":\"u-dd\",\"email\":\"dd@x.org\"}]}", -1,
+				&req, &o, &creates),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_ABSENT);
+	EXPECT_STR(o.reason, "no Devin user with email d@x.org");
+	clear(&req, &o);
+	item_clear(&it);
+
+	/* The key is the user id: removed by it directly. */
+	struct target *tk = tgt("dvk");
+	it = op_item(OP_DELETE, "u-k", NULL, NULL);
+	CU_ASSERT_EQUAL(step_ra(tk, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "DELETE");
+	EXPECT_STR(req.url, "http://127.0.0.1:9/v2/enterprise/organizations/org-k/members/u-k");
+	clear(&req, &o);
+	item_clear(&it);
+	target_free(tk);
+
+	/* An email key with no payload and nothing stored or cached: the
+	 * lookup; a key that is neither: cannot be found. */
+	struct push_item bare = { .op = OP_DELETE };
+	CU_ASSERT_EQUAL(step_ra(t, &bare, -1, NULL, -1, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	EXPECT_STR(o.reason, "no user id stored and no email known: cannot find the member");
+	clear(&req, &o);
+	item_clear(&bare);
+
+	/* No way to deactivate. */
+	it = op_item(OP_DISABLE, "a@x.org", NULL, "u-1");
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	EXPECT_STR(o.reason, "Devin cannot disable a member");
+	CU_ASSERT_PTR_NULL(req.url);
+	clear(&req, &o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+static void test_lookup_op(void)
+{
+	setup();
+	struct target *t = tgt("dv");
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	/* The organization's member list, never the add. */
+	struct push_item it = op_item(OP_LOOKUP, "a@x.org", "{\"email\":\"A@x.org\"}", NULL);
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "GET");
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/organizations/org-1/members?skip=0&limit=200");
+	CU_ASSERT(has_header(&req, "Accept: application/json"));
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 200,
+				"{\"items\":[{\"user_id\":\"u-9\",\"email\":\"xa@x.org\"},{\"user_id\":\"u-1\","
+				"\"email\":\"a@X.org\",\"org_role\":\"org_member\"}],\"has_more\":false,\"total\":2}",
+				-1, &req, &o, &creates),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	EXPECT_STR(o.reason, "a member of organization org-1 (user u-1)");
+	EXPECT_STR(o.remote_id, "u-1");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	item_clear(&it);
+
+	/* By user id: mapped, stored or cached. */
+#define EXPECT_MEMBER(payload, rid, body, kind_, reason_, out_id)                                        \
+	do {                                                                                              \
+		struct push_item it_ = op_item(OP_LOOKUP, "a@x.org", (payload), (rid));                  \
+		struct http_request req_;                                                                 \
+		struct outcome o_;                                                                        \
+		bool cr_;                                                                                 \
+		step_ra(t, &it_, -1, NULL, -1, &req_, &o_, &cr_);                                         \
+		clear(&req_, &o_);                                                                        \
+		CU_ASSERT_EQUAL(step_ra(t, &it_, 200, (body), -1, &req_, &o_, &cr_), STEP_DONE);          \
+		CU_ASSERT(!cr_);                                                                          \
+		CU_ASSERT_EQUAL(o_.kind, (kind_));                                                        \
+		EXPECT_STR(o_.reason, (reason_));                                                         \
+		EXPECT_STR(o_.remote_id ? o_.remote_id : "", (out_id));                                   \
+		clear(&req_, &o_);                                                                        \
+		item_clear(&it_);                                                                         \
+	} while (0)
+	static const char other_email[] =
+		"{\"items\":[{\"user_id\":\"u-7\",\"email\":\"new@x.org\"}],\"has_more\":false}";
+	EXPECT_MEMBER("{\"email\":\"a@x.org\",\"user_id\":\"u-7\"}", NULL, other_email, OUTCOME_OK,
+		      "a member of organization org-1 (user u-7)", "u-7");
+	EXPECT_MEMBER("{\"email\":\"a@x.org\"}", "u-7", other_email, OUTCOME_OK,
+		      "a member of organization org-1 (user u-7)", "u-7");
+	EXPECT_MEMBER("{\"email\":\"a@x.org\"}", NULL, other_email, OUTCOME_ABSENT,
+		      "not a member of organization org-1", "");
+	target_identity_put(t, "a@x.org", "u-7");
+	EXPECT_MEMBER("{\"email\":\"a@x.org\"}", NULL, other_email, OUTCOME_OK,
+		      "a member of organization org-1 (user u-7)", "u-7");
+	EXPECT_MEMBER("{\"email\":\"z@x.org\"}", NULL, "{\"items\":[]}", OUTCOME_ABSENT,
+		      "not a member of organization org-1", "");
+	/* Junk around, wrong types: skipped; an unusable id for the match is not. */
+	EXPECT_MEMBER("{\"email\":\"z@x.org\"}", NULL,
+		      "{\"items\":[null,3,{\"email\":\"z@x.org\"},{\"user_id\":[1],\"email\":\"z@x.org\"}],"
+		      "\"has_more\":\"yes\"}",
+		      OUTCOME_ABSENT, "not a member of organization org-1", "");
+	EXPECT_MEMBER("{\"email\":\"z@x.org\"}", NULL, "{\"items\":[{\"user_id\":\"z z\",\"email\":\"z@x.org\"}]}",
+		      OUTCOME_PERMANENT,
+		      "unusable user_id in the member list of organization org-1: HTTP 200: "
+		      "{\"items\":[{\"user_id\":\"z z\",\"email\":\"z@x.org\"}]}",
+		      "");
+	EXPECT_MEMBER("{\"email\":\"z@x.org\"}", NULL, "<html>", OUTCOME_PERMANENT,
+		      "unexpected answer to the member list of organization org-1: HTTP 200: <html>", "");
+	EXPECT_MEMBER("{\"email\":\"z@x.org\"}", NULL, "{\"items\":{}}", OUTCOME_PERMANENT,
+		      "unexpected answer to the member list of organization org-1: HTTP 200: {\"items\":{}}", "");
+
+	/* Pages: has_more says so; without it, a full page does. */
+	struct sbuf full;
+	sbuf_init(&full);
+	sbuf_addstr(&full, "{\"items\":[");
+	for (int i = 0; i < 200; i++)
+		sbuf_addf(&full, "%s{\"user_id\":\"u%d\",\"email\":\"p%d@x.org\"}", i ? "," : "", i, i);
+	sbuf_addstr(&full, "]}");
+	it = op_item(OP_LOOKUP, "q@x.org", "{\"email\":\"q@x.org\"}", NULL);
+	step_ra(t, &it, -1, NULL, -1, &req, &o, &creates);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 200,
+				"{\"items\":[{\"user_id\":\"u-x\",\"email\":\"x@x.org\"}],\"has_more\":true}", -1,
+				&req, &o, &creates),
+			STEP_SEND);
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/organizations/org-1/members?skip=200&limit=200");
+	clear(&req, &o);
+	/* A retry reads the same page again. */
+	CU_ASSERT_EQUAL(step_ra(t, &it, 503, "", 2, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_THROTTLED);
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/organizations/org-1/members?skip=200&limit=200");
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 200, full.buf, -1, &req, &o, &creates), STEP_SEND);
+	EXPECT_STR(req.url, "http://127.0.0.1:9/api/v2/enterprise/organizations/org-1/members?skip=400&limit=200");
+	clear(&req, &o);
+	CU_ASSERT_EQUAL(step_ra(t, &it, 200,
+				"{\"items\":[{\"user_id\":\"u-q\",\"email\":\"q@x.org\"}],\"has_more\":true}", -1,
+				&req, &o, &creates),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	EXPECT_STR(o.remote_id, "u-q");
+	CU_ASSERT(!creates);
+	clear(&req, &o);
+	item_clear(&it);
+	/* A server that always has more is not read forever. */
+	it = op_item(OP_LOOKUP, "q@x.org", "{\"email\":\"q@x.org\"}", NULL);
+	step_ra(t, &it, -1, NULL, -1, &req, &o, &creates);
+	clear(&req, &o);
+	int sends = 0;
+	enum step_result r;
+	while ((r = step_ra(t, &it, 200, full.buf, -1, &req, &o, &creates)) == STEP_SEND && sends < 1000) {
+		sends++;
+		clear(&req, &o);
+	}
+	CU_ASSERT_EQUAL(sends, 499);
+	CU_ASSERT_EQUAL(r, STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	EXPECT_STR(o.reason, "organization org-1 has more than 100000 members: not searched further");
+	clear(&req, &o);
+	item_clear(&it);
+	sbuf_release(&full);
+
+	/* Other answers. */
+#define EXPECT_LIST_ANSWER(status, body, ra, kind_, reason_)                                             \
+	do {                                                                                              \
+		struct push_item it_ = op_item(OP_LOOKUP, "a@x.org", "{\"email\":\"a@x.org\"}", NULL);   \
+		struct http_request req_;                                                                 \
+		struct outcome o_;                                                                        \
+		bool cr_;                                                                                 \
+		step_ra(t, &it_, -1, NULL, -1, &req_, &o_, &cr_);                                         \
+		clear(&req_, &o_);                                                                        \
+		CU_ASSERT_EQUAL(step_ra(t, &it_, (status), (body), (ra), &req_, &o_, &cr_), STEP_DONE);   \
+		CU_ASSERT(!cr_);                                                                          \
+		CU_ASSERT_EQUAL(o_.kind, (kind_));                                                        \
+		EXPECT_STR(o_.reason, (reason_));                                                         \
+		CU_ASSERT_EQUAL(o_.retry_after, (ra));                                                    \
+		clear(&req_, &o_);                                                                        \
+		item_clear(&it_);                                                                         \
+	} while (0)
+	EXPECT_LIST_ANSWER(422, "{\"detail\":[{\"loc\":[\"path\",\"org_id\"],\"msg\":\"Organization not found\"}]}", -1,
+			   OUTCOME_PERMANENT,
+			   "Devin refused the member list of organization org-1: Organization not found");
+	EXPECT_LIST_ANSWER(404, "{\"detail\":\"Not Found\"}", -1, OUTCOME_PERMANENT,
+			   "unexpected answer to the member list of organization org-1: HTTP 404: "
+			   "{\"detail\":\"Not Found\"}");
+	EXPECT_LIST_ANSWER(401, "", -1, OUTCOME_AUTH, "HTTP 401 with an empty body");
+	EXPECT_LIST_ANSWER(429, "", 6, OUTCOME_THROTTLED, "HTTP 429 with an empty body");
+	EXPECT_LIST_ANSWER(500, "x", -1, OUTCOME_TRANSIENT, "HTTP 500: x");
+	EXPECT_LIST_ANSWER(0, NULL, -1, OUTCOME_TRANSIENT, "no answer: Connection refused");
+	target_free(t);
+	teardown();
+}
+
+static void test_schema_ops(void)
+{
+	setup();
+	struct entry *e = person("jo@example.org", "u-1");
+	entry_add(e, "title", "org_admin");
+	entry_add(e, "ou", "eng");
+	entry_add(e, "ou", "ops");
+	int rc;
+	char *r = apply("dvk", e, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	EXPECT_STR(r, "{\"email\":\"jo@example.org\",\"user_id\":\"u-1\",\"org_role\":\"org_admin\","
+		      "\"group_names\":[\"eng\",\"ops\"]}");
+	free(r);
+	e = person("jo@example.org", "u-1");
+	entry_add(e, "title", "owner");
+	r = apply("dvk", e, &rc);
+	CU_ASSERT(rc < 0);
+	EXPECT_STR(r, "org_role: value \"owner\" is not one of: org_admin, org_member");
+	free(r);
+	teardown();
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -804,6 +1352,13 @@ int main(void)
 		{ "a directory-supplied id is never uncached", test_batch_given_id },
 		{ "schema", test_schema },
 		{ "config keys", test_config },
+		{ "ops declared", test_ops_declared },
+		{ "update: the add again, alone", test_update },
+		{ "update answers", test_update_answers },
+		{ "adds with the member's own role or groups", test_add_own_settings },
+		{ "removal", test_delete },
+		{ "lookup in the organization's member list", test_lookup_op },
+		{ "org_role and group_names in the schema", test_schema_ops },
 		{ NULL, NULL },
 	};
 	return unit_run("devin", tests);

@@ -41,7 +41,10 @@ static const char *const conf_text =
 	"            token_path = \"/v2/token\"; refresh_margin = 60; refused_codes = [ 40096 ]; };\n"
 	"   key = \"userid\"; throttle_wait = 0; invalid_codes = [ 60103 ]; duplicate_codes = [ 60104, 77777 ];\n"
 	"   quota_codes = []; rate_limit = 5;\n"
-	"   map = { name = \"${cn}\"; mobile = \"${mobile}\"; dept_id_list = \"1\"; userid = \"${uid}\"; }; }\n"
+	"   map = { name = \"${cn}\"; mobile = \"${mobile}\"; dept_id_list = \"1\"; userid = \"${uid}\"; }; },\n"
+	" { name = \"mail\"; driver = \"dingtalk\"; url = \"http://127.0.0.1:9\"; key = \"email\";\n"
+	"   auth = { appkey_file = \"dt.appkey\"; appsecret_file = \"dt.appsecret\"; }; absent_codes = [ 60121, 60999 ];\n"
+	"   map = { name = \"${cn}\"; mobile = \"${mobile}\"; dept_id_list = \"1\"; email = \"${mail}\"; }; }\n"
 	");\n";
 
 static void setup(void)
@@ -499,6 +502,537 @@ static void test_lookup(void)
 	teardown();
 }
 
+/* ------------------------------------------------------------ other ops */
+
+#define DT_URL "http://127.0.0.1:9/dt/topapi/v2/user/"
+
+/* A member the engine asks op of; remote_id is the stored one (or NULL),
+ * payload NULL for an entry gone from the directory. */
+static struct push_item op_item(enum push_op op, const char *key, const char *payload, const char *remote_id)
+{
+	struct push_item it = { .source_id = "id", .dn = "uid=a,dc=x", .key = key };
+	if (payload)
+		it = item(key, payload);
+	it.op = op;
+	it.remote_id = remote_id ? xstrdup(remote_id) : NULL;
+	return it;
+}
+
+/* Sends op for a member stored as userid u1 and reads the answer; the
+ * request must go to DT_URL path_ and never create. */
+#define EXPECT_OP(t, op_, path_, status, body, kind_, retry_, reason_)                                     \
+	do {                                                                                               \
+		struct push_item it_ = op_item((op_), "13800000001", PAYLOAD, "u1");                       \
+		struct http_request req_;                                                                  \
+		struct outcome o_;                                                                         \
+		bool creates_ = true;                                                                      \
+		CU_ASSERT_EQUAL(step((t), &it_, -1, NULL, &req_, &o_, &creates_), STEP_SEND);              \
+		CU_ASSERT_FALSE(creates_);                                                                 \
+		CU_ASSERT_STRING_EQUAL(req_.url, DT_URL path_);                                            \
+		http_request_clear(&req_);                                                                 \
+		outcome_clear(&o_);                                                                        \
+		creates_ = true;                                                                           \
+		CU_ASSERT_EQUAL(step((t), &it_, (status), (body), &req_, &o_, &creates_), STEP_DONE);      \
+		CU_ASSERT_FALSE(creates_);                                                                 \
+		CU_ASSERT_EQUAL(o_.kind, (kind_));                                                         \
+		CU_ASSERT_EQUAL(o_.retry_after, (retry_));                                                 \
+		if (!o_.reason || strcmp(o_.reason, (reason_)) != 0)                                       \
+			fprintf(stderr, "\n  line %d reason: %s\n  expected: %s\n", __LINE__,              \
+				o_.reason ? o_.reason : "(none)", (reason_));                              \
+		CU_ASSERT_STRING_EQUAL(o_.reason ? o_.reason : "", (reason_));                             \
+		http_request_clear(&req_);                                                                 \
+		outcome_clear(&o_);                                                                        \
+		item_clear(&it_);                                                                          \
+	} while (0)
+
+static void test_ops_declared(void)
+{
+	setup();
+	const struct conf_target *c = conf_find_target(conf, "dt");
+	unsigned ops = driver_ops(c->driver, c->driver_conf);
+	CU_ASSERT_EQUAL(ops, OP_BIT(OP_ADD) | OP_BIT(OP_UPDATE) | OP_BIT(OP_DELETE) | OP_BIT(OP_LOOKUP));
+	/* An interrupted create must be looked up, not sent again. */
+	CU_ASSERT_FALSE(c->driver->idempotent_add);
+
+	/* DingTalk cannot deactivate: asked anyway, nothing is sent. */
+	struct target *t = target("dt");
+	static const enum push_op no[] = { OP_DISABLE, OP_ENABLE };
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		struct push_item it = op_item(no[i], "13800000001", PAYLOAD, "u1");
+		struct http_request req;
+		struct outcome o;
+		bool creates = true;
+		CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_DONE);
+		CU_ASSERT_FALSE(creates);
+		CU_ASSERT_PTR_NULL(req.url);
+		CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+		http_request_clear(&req);
+		outcome_clear(&o);
+		item_clear(&it);
+	}
+	target_free(t);
+	teardown();
+}
+
+/* Every field of the schema, with a userid stored that is not the
+ * payload's. */
+#define FULL_PAYLOAD                                                                                             \
+	"{\"name\":\"张三\",\"mobile\":\"13800000001\",\"dept_id_list\":\"2,3\",\"userid\":\"zhangsan\","              \
+	"\"hired_date\":1600000000000,\"title\":\"T\",\"email\":\"a@x.cn\",\"org_email\":\"b@x.cn\","                \
+	"\"org_email_type\":\"profession\",\"job_number\":\"J1\",\"telephone\":\"010\",\"work_place\":\"W\","        \
+	"\"remark\":\"R\",\"manager_userid\":\"boss\",\"senior_mode\":false,\"exclusive_account\":true,"             \
+	"\"exclusive_account_type\":\"dingtalk\",\"login_id\":\"zs\",\"init_password\":\"Secret123x\","             \
+	"\"send_password_to_user\":true,\"exclusive_mobile\":\"13900000000\",\"avatarMediaId\":\"m1\","             \
+	"\"nickname\":\"zs\",\"extension\":\"{\\\"a\\\":1}\"}"
+
+static void test_update_request(void)
+{
+	setup();
+	struct target *t = target("dt");
+	struct push_item it = op_item(OP_UPDATE, "13800000001", FULL_PAYLOAD, "legacy7");
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "update");
+	CU_ASSERT(has_header(&req, "Content-Type: application/json"));
+	CU_ASSERT(has_header(&req, "Accept: application/json"));
+	/* Named by the stored userid; no secret and nothing only a create
+	 * sets (userid, exclusive_account, its type, login_id,
+	 * send_password_to_user). */
+	CU_ASSERT_STRING_EQUAL(req.body,
+			       "{\"userid\":\"legacy7\",\"name\":\"张三\",\"mobile\":\"13800000001\",\"dept_id_list\":\"2,3\","
+			       "\"hired_date\":1600000000000,\"title\":\"T\",\"email\":\"a@x.cn\",\"org_email\":\"b@x.cn\","
+			       "\"org_email_type\":\"profession\",\"job_number\":\"J1\",\"telephone\":\"010\","
+			       "\"work_place\":\"W\",\"remark\":\"R\",\"manager_userid\":\"boss\",\"senior_mode\":false,"
+			       "\"exclusive_mobile\":\"13900000000\",\"avatarMediaId\":\"m1\",\"nickname\":\"zs\","
+			       "\"extension\":\"{\\\"a\\\":1}\"}");
+	CU_ASSERT_PTR_NULL(strstr(req.body, "Secret123x"));
+	CU_ASSERT_PTR_NULL(strstr(req.body, "password"));
+	CU_ASSERT_PTR_NULL(strstr(req.body, "zhangsan"));
+	CU_ASSERT_EQUAL(req.body_len, strlen(req.body));
+	/* No token yet: the engine fetches one, as for a create. */
+	CU_ASSERT_EQUAL(auth_apply(t->auth, &req, NOW), -EAGAIN);
+	http_request_clear(&req);
+	outcome_clear(&o);
+
+	/* A retry builds the same request again. */
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":-1,\"errmsg\":\"busy\"}", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "update");
+	CU_ASSERT_PTR_NOT_NULL(strstr(req.body, "{\"userid\":\"legacy7\",\"name\":"));
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":0,\"errmsg\":\"ok\",\"result\":{},\"request_id\":\"r\"}", &req,
+			     &o, &creates), STEP_DONE);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.reason, "updated userid legacy7");
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "legacy7");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+static void test_update_answers(void)
+{
+	setup();
+	struct target *t = target("dt");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":0,\"errmsg\":\"ok\"}", OUTCOME_OK, -1, "updated userid u1");
+	/* Deleted at DingTalk meanwhile: absent, the engine adds it again. */
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":60121,\"errmsg\":\"找不到该用户\"}", OUTCOME_ABSENT, -1,
+		  "DingTalk errcode 60121: 找不到该用户");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":88,\"sub_code\":\"60121\",\"sub_msg\":\"找不到该用户\"}",
+		  OUTCOME_ABSENT, -1, "DingTalk errcode 88, sub_code 60121: 找不到该用户");
+	/* Validation errors skip the payload until it changes. */
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":60103,\"errmsg\":\"手机号码不合法\"}", OUTCOME_INVALID, -1,
+		  "DingTalk errcode 60103: 手机号码不合法");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":60112,\"errmsg\":\"用户姓名不合法\"}", OUTCOME_INVALID, -1,
+		  "DingTalk errcode 60112: 用户姓名不合法");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":40035,\"errmsg\":\"不合法的参数\"}", OUTCOME_INVALID, -1,
+		  "DingTalk errcode 40035: 不合法的参数");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":88,\"sub_code\":\"isv.invalid-parameter\",\"sub_msg\":\"x\"}",
+		  OUTCOME_INVALID, -1, "DingTalk errcode 88, sub_code isv.invalid-parameter: x");
+	/* The new mobile or email is another user's: not "synced". */
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":60104,\"errmsg\":\"手机号码在公司中已存在\"}",
+		  OUTCOME_INVALID, -1, "DingTalk errcode 60104: 手机号码在公司中已存在");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":60106,\"errmsg\":\"邮箱在公司中已存在\"}", OUTCOME_INVALID,
+		  -1, "DingTalk errcode 60106: 邮箱在公司中已存在");
+	/* Tokens, throttling, quota, busy, as for a create. */
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":40014,\"errmsg\":\"不合法的access_token\"}", OUTCOME_AUTH, -1,
+		  "DingTalk errcode 40014: 不合法的access_token");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":42001,\"errmsg\":\"access_token超时\"}", OUTCOME_AUTH, -1,
+		  "DingTalk errcode 42001: access_token超时");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":90018,\"errmsg\":\"app qps\"}", OUTCOME_THROTTLED, 1,
+		  "DingTalk errcode 90018: app qps");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":90020,\"errmsg\":\"quota\"}", OUTCOME_QUOTA, -1,
+		  "DingTalk errcode 90020: quota");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":-1,\"errmsg\":\"系统繁忙\"}", OUTCOME_TRANSIENT, -1,
+		  "DingTalk errcode -1: 系统繁忙");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"status\":1111,\"wait\":6,\"punish\":\"deny\"}", OUTCOME_THROTTLED, 6,
+		  "DingTalk bans this address for 6 s (punish: deny)");
+	EXPECT_OP(t, OP_UPDATE, "update", 0, NULL, OUTCOME_TRANSIENT, -1, "no answer: Connection refused");
+	EXPECT_OP(t, OP_UPDATE, "update", 500, "oops", OUTCOME_TRANSIENT, -1, "HTTP 500: oops");
+	EXPECT_OP(t, OP_UPDATE, "update", 429, "", OUTCOME_THROTTLED, -1, "HTTP 429 with an empty body");
+	EXPECT_OP(t, OP_UPDATE, "update", 401, "", OUTCOME_AUTH, -1, "HTTP 401 with an empty body");
+	/* A 404 is the endpoint's, not the member's: DingTalk names members
+	 * in the body. */
+	EXPECT_OP(t, OP_UPDATE, "update", 404, "{\"errcode\":404,\"errmsg\":\"请求的URI地址不存在\"}", OUTCOME_PERMANENT, -1,
+		  "unexpected answer from DingTalk: HTTP 404: {\"errcode\":404,\"errmsg\":\"请求的URI地址不存在\"}");
+	/* Malformed answers and wrong types. */
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":0", OUTCOME_PERMANENT, -1,
+		  "unexpected answer from DingTalk: HTTP 200: {\"errcode\":0");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "<html>gw</html>", OUTCOME_PERMANENT, -1,
+		  "unexpected answer from DingTalk: HTTP 200: <html>gw</html>");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":[0]}", OUTCOME_PERMANENT, -1,
+		  "unexpected answer from DingTalk: HTTP 200: {\"errcode\":[0]}");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":\"abc\"}", OUTCOME_PERMANENT, -1,
+		  "unexpected answer from DingTalk: HTTP 200: {\"errcode\":\"abc\"}");
+	EXPECT_OP(t, OP_UPDATE, "update", 200, "{\"errcode\":12345,\"errmsg\":\"new\"}", OUTCOME_PERMANENT, -1,
+		  "unexpected answer from DingTalk errcode 12345: new");
+	target_free(t);
+	teardown();
+}
+
+static void test_delete(void)
+{
+	setup();
+	struct target *t = target("dt");
+	struct push_item it = op_item(OP_DELETE, "13800000001", NULL, "u1");
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	/* No payload needed: the stored userid names the member. */
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "delete");
+	CU_ASSERT(has_header(&req, "Content-Type: application/json"));
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"userid\":\"u1\"}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* With a payload too: nothing of it is sent. */
+	it = op_item(OP_DELETE, "13800000001", FULL_PAYLOAD, "u1");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"userid\":\"u1\"}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	EXPECT_OP(t, OP_DELETE, "delete", 200, "{\"errcode\":0,\"errmsg\":\"ok\"}", OUTCOME_OK, -1, "deleted userid u1");
+	/* Gone already: done. */
+	EXPECT_OP(t, OP_DELETE, "delete", 200, "{\"errcode\":60121,\"errmsg\":\"找不到该用户\"}", OUTCOME_ABSENT, -1,
+		  "DingTalk errcode 60121: 找不到该用户");
+	EXPECT_OP(t, OP_DELETE, "delete", 200, "{\"errcode\":60104,\"errmsg\":\"x\"}", OUTCOME_PERMANENT, -1,
+		  "unexpected answer from DingTalk errcode 60104: x");
+	EXPECT_OP(t, OP_DELETE, "delete", 200, "{\"errcode\":40035,\"errmsg\":\"缺少参数 userid\"}", OUTCOME_INVALID, -1,
+		  "DingTalk errcode 40035: 缺少参数 userid");
+	EXPECT_OP(t, OP_DELETE, "delete", 200, "{\"errcode\":60011,\"errmsg\":\"管理员权限不足\"}", OUTCOME_AUTH, -1,
+		  "DingTalk errcode 60011: 管理员权限不足");
+	EXPECT_OP(t, OP_DELETE, "delete", 200, "{\"errcode\":90019,\"errmsg\":\"qpm\"}", OUTCOME_THROTTLED, 1,
+		  "DingTalk errcode 90019: qpm");
+	EXPECT_OP(t, OP_DELETE, "delete", 503, "busy", OUTCOME_TRANSIENT, -1, "HTTP 503: busy");
+	EXPECT_OP(t, OP_DELETE, "delete", 200, "", OUTCOME_PERMANENT, -1,
+		  "unexpected answer from DingTalk: HTTP 200 with an empty body");
+	EXPECT_OP(t, OP_DELETE, "delete", 200, "{\"errcode\":null}", OUTCOME_PERMANENT, -1,
+		  "unexpected answer from DingTalk: HTTP 200: {\"errcode\":null}");
+	target_free(t);
+	teardown();
+}
+
+/* Without a stored userid, update and delete find it by mobile first. */
+static void test_find_first(void)
+{
+	setup();
+	struct target *t = target("dt");
+	struct push_item it = op_item(OP_UPDATE, "13800000001", PAYLOAD, NULL);
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "getbymobile");
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"mobile\":\"13800000001\"}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* Trouble on the way is retried as a lookup. */
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":90018,\"errmsg\":\"qps\"}", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_THROTTLED);
+	CU_ASSERT_PTR_NULL(it.remote_id);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "getbymobile");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* Found: the update follows at once, with that userid. */
+	creates = true;
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":0,\"result\":{\"userid\":\"found9\"}}", &req, &o, &creates),
+			STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(it.remote_id, "found9");
+	CU_ASSERT_PTR_NULL(o.reason);
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "update");
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"userid\":\"found9\",\"name\":\"张三\",\"mobile\":\"13800000001\","
+					 "\"dept_id_list\":\"2,3\"}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* A retry of the update does not look up again. */
+	CU_ASSERT_EQUAL(step(t, &it, 500, "x", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "update");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":0}", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "found9");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* Nobody has the mobile: absent, nothing updated. */
+	it = op_item(OP_UPDATE, "13800000001", PAYLOAD, NULL);
+	step(t, &it, -1, NULL, &req, &o, NULL);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":60121,\"errmsg\":\"找不到该用户\"}", &req, &o, NULL), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_ABSENT);
+	CU_ASSERT_STRING_EQUAL(o.reason, "no user at DingTalk has mobile 13800000001 (DingTalk errcode 60121: 找不到该用户)");
+	CU_ASSERT_PTR_NULL(it.remote_id);
+	CU_ASSERT_PTR_NULL(req.url);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* A delete of an entry gone from the directory: the key is the
+	 * mobile. */
+	it = op_item(OP_DELETE, "+86-13800000002", NULL, NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "getbymobile");
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"mobile\":\"+86-13800000002\"}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":0,\"result\":{\"userid\":\"d2\"}}", &req, &o, &creates),
+			STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "delete");
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"userid\":\"d2\"}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":60121,\"errmsg\":\"找不到该用户\"}", &req, &o, NULL), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_ABSENT);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* Answers to the lookup that find no one to change. */
+	static const struct {
+		const char *body;
+		enum outcome_kind kind;
+	} finds[] = {
+		{ "{\"errcode\":0}", OUTCOME_PERMANENT },
+		{ "{\"errcode\":0,\"result\":{\"userid\":\"\"}}", OUTCOME_PERMANENT },
+		{ "{\"errcode\":0,\"result\":{\"userid\":[\"x\"]}}", OUTCOME_PERMANENT },
+		{ "{\"errcode\":60104,\"errmsg\":\"x\"}", OUTCOME_PERMANENT },
+		{ "{\"errcode\":60103,\"errmsg\":\"手机号码不合法\"}", OUTCOME_INVALID },
+		{ "{\"errcode\":40014}", OUTCOME_AUTH },
+		{ "{\"errcode\":-1}", OUTCOME_TRANSIENT },
+		{ "not json", OUTCOME_PERMANENT },
+	};
+	for (size_t i = 0; i < sizeof(finds) / sizeof(finds[0]); i++) {
+		it = op_item(OP_DELETE, "13800000001", PAYLOAD, NULL);
+		step(t, &it, -1, NULL, &req, &o, NULL);
+		http_request_clear(&req);
+		outcome_clear(&o);
+		CU_ASSERT_EQUAL(step(t, &it, 200, finds[i].body, &req, &o, NULL), STEP_DONE);
+		CU_ASSERT_EQUAL(o.kind, finds[i].kind);
+		CU_ASSERT_PTR_NULL(it.remote_id);
+		http_request_clear(&req);
+		outcome_clear(&o);
+		item_clear(&it);
+	}
+	target_free(t);
+
+	/* Keyed by userid: the key names the member, no lookup. */
+	t = target("custom");
+	it = op_item(OP_DELETE, "u77", NULL, NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, "http://127.0.0.1:9/topapi/v2/user/delete");
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"userid\":\"u77\"}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+
+	/* Keyed by email, no payload, no userid: nothing to go by. */
+	t = target("mail");
+	it = op_item(OP_DELETE, "a@x.cn", NULL, NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_PTR_NULL(req.url);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	CU_ASSERT_STRING_EQUAL(o.reason, "no userid stored for this member and no mobile to find it at DingTalk by");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	/* With a payload, its mobile. */
+	it = op_item(OP_UPDATE, "a@x.cn", "{\"name\":\"a\",\"mobile\":\"13800000003\",\"dept_id_list\":\"1\"}", NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"mobile\":\"13800000003\"}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	/* This target's absent_codes. */
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":60999,\"errmsg\":\"gone\"}", &req, &o, NULL), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_ABSENT);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+/* OP_LOOKUP: an interrupted create; is the member there? */
+static void test_op_lookup(void)
+{
+	setup();
+	struct target *t = target("dt");
+	struct push_item it = op_item(OP_LOOKUP, "13800000001", PAYLOAD, NULL);
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_STRING_EQUAL(req.method, "POST");
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "getbymobile");
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"mobile\":\"13800000001\"}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	creates = true;
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":0,\"result\":{\"userid\":\"zhangsan\",\"exclusive_account_userid_"
+					  "list\":[]}}", &req, &o, &creates), STEP_DONE);
+	CU_ASSERT_FALSE(creates);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "zhangsan");
+	CU_ASSERT_STRING_EQUAL(it.remote_id, "zhangsan");
+	CU_ASSERT_STRING_EQUAL(o.reason, "at DingTalk as userid zhangsan");
+	CU_ASSERT_PTR_NULL(req.url);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* Each answer: found, absent, or trouble; never a create. */
+	static const struct {
+		const char *body;
+		long status;
+		enum outcome_kind kind;
+		const char *id;
+	} answers[] = {
+		{ "{\"errcode\":0,\"result\":{\"userid\":12345}}", 200, OUTCOME_OK, "12345" },
+		{ "{\"errcode\":60121,\"errmsg\":\"找不到该用户\"}", 200, OUTCOME_ABSENT, NULL },
+		{ "{\"errcode\":88,\"sub_code\":\"60121\"}", 200, OUTCOME_ABSENT, NULL },
+		{ "{\"errcode\":0,\"result\":null}", 200, OUTCOME_PERMANENT, NULL },
+		{ "{\"errcode\":0,\"result\":{\"userid\":\"\",\"exclusive_account_userid_list\":[\"a\",\"b\"]}}", 200,
+		  OUTCOME_PERMANENT, NULL },
+		{ "{\"errcode\":60104}", 200, OUTCOME_PERMANENT, NULL },
+		{ "{\"errcode\":60103,\"errmsg\":\"bad mobile\"}", 200, OUTCOME_INVALID, NULL },
+		{ "{\"errcode\":42001}", 200, OUTCOME_AUTH, NULL },
+		{ "{\"errcode\":90002}", 200, OUTCOME_THROTTLED, NULL },
+		{ "{\"errcode\":90020}", 200, OUTCOME_QUOTA, NULL },
+		{ "{\"errcode\":-1}", 200, OUTCOME_TRANSIENT, NULL },
+		{ "{\"wait\":2}", 200, OUTCOME_THROTTLED, NULL },
+		{ "", 0, OUTCOME_TRANSIENT, NULL },
+		{ "", 502, OUTCOME_TRANSIENT, NULL },
+		{ "", 429, OUTCOME_THROTTLED, NULL },
+		{ "", 403, OUTCOME_AUTH, NULL },
+		{ "{\"errcode\":0", 200, OUTCOME_PERMANENT, NULL },
+		{ "{\"errcode\":true}", 200, OUTCOME_PERMANENT, NULL },
+	};
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		it = op_item(OP_LOOKUP, "13800000001", PAYLOAD, NULL);
+		step(t, &it, -1, NULL, &req, &o, NULL);
+		http_request_clear(&req);
+		outcome_clear(&o);
+		creates = true;
+		CU_ASSERT_EQUAL(step(t, &it, answers[i].status, answers[i].body, &req, &o, &creates), STEP_DONE);
+		CU_ASSERT_FALSE(creates);
+		CU_ASSERT_PTR_NULL(req.url);
+		if (o.kind != answers[i].kind)
+			fprintf(stderr, "\n  answer %zu: %s (%s)\n", i, outcome_kind_name(o.kind), o.reason);
+		CU_ASSERT_EQUAL(o.kind, answers[i].kind);
+		if (answers[i].id) {
+			CU_ASSERT_STRING_EQUAL(o.remote_id ? o.remote_id : "", answers[i].id);
+		} else {
+			CU_ASSERT_PTR_NULL(o.remote_id);
+		}
+		http_request_clear(&req);
+		outcome_clear(&o);
+		item_clear(&it);
+	}
+
+	/* An exclusive account is searched for, and found in its list. */
+	it = op_item(OP_LOOKUP, "13800000002",
+		     "{\"name\":\"a\",\"mobile\":\"13800000002\",\"dept_id_list\":\"1\",\"exclusive_account\":true}", NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, NULL), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"mobile\":\"13800000002\",\"support_exclusive_account_search\":true}");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"errcode\":0,\"result\":{\"exclusive_account_userid_list\":[\"ex1\"]}}",
+			     &req, &o, NULL), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "ex1");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	/* A stored id does not stand in for the lookup. */
+	it = op_item(OP_LOOKUP, "13800000001", PAYLOAD, "old");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, NULL), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, DT_URL "getbymobile");
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+
+	target_free(t);
+
+	/* No mobile to go by (keyed by email). */
+	t = target("mail");
+	it = op_item(OP_LOOKUP, "a@x.cn", "{\"name\":\"a\",\"email\":\"a@x.cn\"}", NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o, NULL), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	CU_ASSERT_PTR_NULL(req.url);
+	http_request_clear(&req);
+	outcome_clear(&o);
+	item_clear(&it);
+	target_free(t);
+
+	/* The add itself still reads 60121 as nothing it expects. */
+	t = target("dt");
+	EXPECT_ANSWER(t, 200, "{\"errcode\":60121,\"errmsg\":\"找不到该用户\"}", OUTCOME_PERMANENT, -1,
+		      "unexpected answer from DingTalk errcode 60121: 找不到该用户");
+	EXPECT_ANSWER(t, 200, "{\"errcode\":88,\"sub_code\":\"60121\",\"sub_msg\":\"找不到该用户\"}", OUTCOME_INVALID, -1,
+		      "DingTalk errcode 88, sub_code 60121: 找不到该用户");
+	target_free(t);
+	teardown();
+}
+
 /* ------------------------------------------------------------ schema */
 
 /* Applies the "dt" mapping to an entry with the given attribute/value
@@ -769,6 +1303,10 @@ static void test_config(void)
 			    "auth_codes: errcode 88 cannot be listed (it is read through its sub_code)");
 	expect_config_error(TARGET("duplicate_codes = \"60104\";", ""), "duplicate_codes");
 	expect_config_error(TARGET("batch_size = 2;", ""), "the dingtalk driver does not batch adds");
+	expect_config_error(TARGET("absent_codes = [ 60104 ];", ""),
+			    "absent_codes: errcode 60104 is also in duplicate_codes");
+	expect_config_error(TARGET("absent_codes = [ 0 ];", ""), "absent_codes: errcode 0 cannot be listed");
+	expect_config_error(TARGET("absent_codes = \"60121\";", ""), "absent_codes");
 	expect_config_error(TARGET("", "type = \"query\";"), "appkey_file");
 	teardown();
 }
@@ -980,6 +1518,12 @@ int main(void)
 		{ "hostile answers", test_answers_hostile },
 		{ "configured errcode lists", test_custom_codes },
 		{ "lookup of an existing member", test_lookup },
+		{ "ops the driver declares", test_ops_declared },
+		{ "update request: no secrets, no creation-only fields", test_update_request },
+		{ "update answers", test_update_answers },
+		{ "delete", test_delete },
+		{ "update and delete find the userid first", test_find_first },
+		{ "lookup of an interrupted create", test_op_lookup },
 		{ "schema: valid payloads", test_schema_valid },
 		{ "schema: invalid payloads", test_schema_invalid },
 		{ "config checks", test_config },

@@ -32,7 +32,11 @@ static const char *const targets_text =
 	"   media_type = \"application/json\"; key = \"externalId\";\n"
 	"   auth = { key_file = \"scim.token\"; };\n"
 	"   map = { userName = \"${uid}\"; externalId = \"${employeeNumber}\"; department = \"${ou}\";\n"
-	"           manager = \"${manager}\"; employeeNumber = \"${employeeNumber}\"; }; }\n"
+	"           manager = \"${manager}\"; employeeNumber = \"${employeeNumber}\"; }; },\n"
+	" { name = \"pt\"; driver = \"scim\"; url = \"http://127.0.0.1:9/scim/v2\"; update_method = \"patch\";\n"
+	"   enterprise_extension = true; auth = { key_file = \"scim.token\"; };\n"
+	"   map = { userName = \"${uid}\"; givenName = \"${givenName}\"; email = \"${mail}\"; active = true;\n"
+	"           password = \"${random_password(12)}\"; department = \"${ou}\"; manager = \"${manager}\"; }; }\n"
 	");\n";
 
 static char *conf_path(const char *text)
@@ -524,6 +528,527 @@ static void test_filter_escaping(void)
 	teardown();
 }
 
+/* ------------------------------------------------------------ other ops */
+
+#define PATCH_OP "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+#define USERS "http://127.0.0.1:9/scim/v2/Users"
+#define FIND_URL(enc) USERS "?filter=userName%20eq%20%22" enc "%22"
+
+/* A member for op: payload may be NULL (a member gone from the
+ * directory), remote_id the id the state cache kept (NULL: none). */
+static struct push_item op_item(enum push_op op, const char *key, const char *payload, const char *remote_id)
+{
+	struct push_item it = { .op = op, .source_id = "id", .dn = "uid=a,dc=x", .key = key, .payload_text = payload };
+	it.payload = payload ? json_tokener_parse(payload) : NULL;
+	it.remote_id = remote_id ? strdup(remote_id) : NULL;
+	return it;
+}
+
+/* The first request of it: sent, and never one that may create. */
+static void expect_request(struct target *t, struct push_item *it, const char *method, const char *url,
+			   const char *body)
+{
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+	CU_ASSERT_EQUAL(answer(t, it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT(!creates);
+	CU_ASSERT_STRING_EQUAL(req.method, method);
+	if (strcmp(req.url, url) != 0)
+		fprintf(stderr, "\n  url:      %s\n  expected: %s\n", req.url, url);
+	CU_ASSERT_STRING_EQUAL(req.url, url);
+	if (!body) {
+		CU_ASSERT_PTR_NULL(req.body);
+		CU_ASSERT(has_header(&req, "Accept: application/scim+json"));
+		CU_ASSERT_EQUAL(n_headers(&req), 1);
+	} else {
+		if (!req.body || strcmp(req.body, body) != 0)
+			fprintf(stderr, "\n  body:     %s\n  expected: %s\n", req.body, body);
+		CU_ASSERT_STRING_EQUAL(req.body ? req.body : "", body);
+		CU_ASSERT(has_header(&req, "Content-Type: application/scim+json"));
+		CU_ASSERT(has_header(&req, "Accept: application/scim+json"));
+		CU_ASSERT_EQUAL(n_headers(&req), 2);
+	}
+	done(&req, &o);
+}
+
+static void test_op_requests(void)
+{
+	setup();
+	struct target *t = target("sc");
+	const char *payload = "{\"userName\":\"jdoe\",\"password\":\"pw-1\",\"givenName\":\"J\",\"email\":\"j@x.org\","
+			      "\"active\":true}";
+	/* An update replaces the resource, the password left out: it would
+	 * reset the person's password on every change. */
+	struct push_item it = op_item(OP_UPDATE, "jdoe", payload, "u-1");
+	expect_request(t, &it, "PUT", USERS "/u-1",
+		       "{\"schemas\":[\"" CORE "\"],\"userName\":\"jdoe\",\"name\":{\"givenName\":\"J\"},"
+		       "\"active\":true,\"emails\":[{\"value\":\"j@x.org\",\"type\":\"work\",\"primary\":true}]}");
+	CU_ASSERT_EQUAL(it.stage, 0);
+	item_clear(&it);
+	/* Disable and enable need no payload. */
+	it = op_item(OP_DISABLE, "jdoe", NULL, "u-1");
+	expect_request(t, &it, "PATCH", USERS "/u-1",
+		       "{\"schemas\":[\"" PATCH_OP "\"],\"Operations\":[{\"op\":\"replace\",\"path\":\"active\","
+		       "\"value\":false}]}");
+	item_clear(&it);
+	it = op_item(OP_ENABLE, "jdoe", payload, "u-1");
+	expect_request(t, &it, "PATCH", USERS "/u-1",
+		       "{\"schemas\":[\"" PATCH_OP "\"],\"Operations\":[{\"op\":\"replace\",\"path\":\"active\","
+		       "\"value\":true}]}");
+	item_clear(&it);
+	it = op_item(OP_DELETE, "jdoe", NULL, "u-1");
+	expect_request(t, &it, "DELETE", USERS "/u-1", NULL);
+	item_clear(&it);
+	/* The id is one path segment, whatever it holds. */
+	it = op_item(OP_DELETE, "jdoe", NULL, "a/b c?d");
+	expect_request(t, &it, "DELETE", USERS "/a%2Fb%20c%3Fd", NULL);
+	item_clear(&it);
+	/* A lookup filters, even with an id at hand. */
+	it = op_item(OP_LOOKUP, "jdoe", payload, "u-1");
+	expect_request(t, &it, "GET", FIND_URL("jdoe"), NULL);
+	item_clear(&it);
+	/* The key escaped as a JSON string, then percent-encoded. */
+	it = op_item(OP_LOOKUP, "O\"Brien\\x", NULL, NULL);
+	expect_request(t, &it, "GET", FIND_URL("O%5C%22Brien%5C%5Cx"), NULL);
+	item_clear(&it);
+	/* No stored id (or an empty one, which would name the collection):
+	 * found first. */
+	static const enum push_op ops[] = { OP_UPDATE, OP_DISABLE, OP_ENABLE, OP_DELETE };
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		it = op_item(ops[i], "jdoe", payload, NULL);
+		expect_request(t, &it, "GET", FIND_URL("jdoe"), NULL);
+		item_clear(&it);
+		it = op_item(ops[i], "jdoe", payload, "");
+		expect_request(t, &it, "GET", FIND_URL("jdoe"), NULL);
+		item_clear(&it);
+	}
+	target_free(t);
+
+	/* update_method = "patch": one replace per attribute, the extension's
+	 * one by one (the URN alone is no path); still no password. */
+	t = target("pt");
+	it = op_item(OP_UPDATE, "jdoe",
+		     "{\"userName\":\"jdoe\",\"password\":\"pw-1\",\"givenName\":\"J\",\"email\":\"j@x.org\","
+		     "\"active\":true,\"department\":\"R&D\",\"manager\":\"m-1\"}",
+		     "u-1");
+	expect_request(t, &it, "PATCH", USERS "/u-1",
+		       "{\"schemas\":[\"" PATCH_OP "\"],\"Operations\":["
+		       "{\"op\":\"replace\",\"path\":\"userName\",\"value\":\"jdoe\"},"
+		       "{\"op\":\"replace\",\"path\":\"name\",\"value\":{\"givenName\":\"J\"}},"
+		       "{\"op\":\"replace\",\"path\":\"active\",\"value\":true},"
+		       "{\"op\":\"replace\",\"path\":\"emails\",\"value\":[{\"value\":\"j@x.org\",\"type\":\"work\","
+		       "\"primary\":true}]},"
+		       "{\"op\":\"replace\",\"path\":\"" ENT ":department\",\"value\":\"R&D\"},"
+		       "{\"op\":\"replace\",\"path\":\"" ENT ":manager\",\"value\":{\"value\":\"m-1\"}}]}");
+	item_clear(&it);
+	/* Disable is the same PATCH with either method. */
+	it = op_item(OP_DISABLE, "jdoe", NULL, "u-1");
+	expect_request(t, &it, "PATCH", USERS "/u-1",
+		       "{\"schemas\":[\"" PATCH_OP "\"],\"Operations\":[{\"op\":\"replace\",\"path\":\"active\","
+		       "\"value\":false}]}");
+	item_clear(&it);
+	target_free(t);
+
+	/* A key other than userName is what the filter is on. */
+	t = target("ent");
+	it = op_item(OP_DELETE, "701984", NULL, NULL);
+	struct http_request req;
+	struct outcome o;
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, "https://idp.example.com/api/v2/Users?filter=externalId%20eq%20%22701984%22");
+	CU_ASSERT(has_header(&req, "Accept: application/json"));
+	done(&req, &o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+/* The act of op on user u-1 answered (status < 0: retried, no answer). */
+#define EXPECT_ACT(t, op, status, body, ra_, kind_, reason_, id_)                              \
+	do {                                                                                    \
+		struct push_item it_ = op_item((op), "jdoe", "{\"userName\":\"jdoe\"}", "u-1"); \
+		struct http_request req_;                                                       \
+		struct outcome o_;                                                              \
+		bool c_ = true;                                                                 \
+		CU_ASSERT_EQUAL(answer((t), &it_, -1, NULL, -1, &req_, &o_, &c_), STEP_SEND);   \
+		CU_ASSERT(!c_);                                                                 \
+		done(&req_, &o_);                                                               \
+		CU_ASSERT_EQUAL(answer((t), &it_, (status), (body), (ra_), &req_, &o_, &c_), STEP_DONE); \
+		CU_ASSERT(!c_);                                                                 \
+		if (o_.kind != (kind_))                                                         \
+			fprintf(stderr, "\n  kind:     %s\n  expected: %s\n", outcome_kind_name(o_.kind), \
+				outcome_kind_name(kind_));                                      \
+		CU_ASSERT_EQUAL(o_.kind, (kind_));                                              \
+		if (!o_.reason || strcmp(o_.reason, (reason_)) != 0)                            \
+			fprintf(stderr, "\n  reason:   %s\n  expected: %s\n", o_.reason, (reason_)); \
+		CU_ASSERT_STRING_EQUAL(o_.reason ? o_.reason : "", (reason_));                  \
+		expect_id(o_.remote_id, (id_));                                                 \
+		CU_ASSERT_EQUAL(o_.retry_after, (kind_) == OUTCOME_THROTTLED ? (ra_) : -1);     \
+		done(&req_, &o_);                                                               \
+		item_clear(&it_);                                                               \
+	} while (0)
+
+#define NOT_FOUND ERR("404", "", "Resource u-1 not found")
+
+static void test_op_answers(void)
+{
+	setup();
+	struct target *t = target("sc");
+	const char *none = NULL;
+
+	/* Updated: the id the answer gives, else the one used. */
+	EXPECT_ACT(t, OP_UPDATE, 200, "{\"schemas\":[\"" CORE "\"],\"id\":\"u-1\",\"userName\":\"jdoe\"}", -1,
+		   OUTCOME_OK, "updated user u-1", "u-1");
+	EXPECT_ACT(t, OP_UPDATE, 200, "{\"id\":\"u-2\"}", -1, OUTCOME_OK, "updated user u-1", "u-2");
+	EXPECT_ACT(t, OP_UPDATE, 200, "", -1, OUTCOME_OK, "updated user u-1", "u-1");
+	EXPECT_ACT(t, OP_UPDATE, 200, "<html>", -1, OUTCOME_OK, "updated user u-1", "u-1");
+	EXPECT_ACT(t, OP_UPDATE, 200, "{\"id\":[1]}", -1, OUTCOME_OK, "updated user u-1", "u-1");
+	EXPECT_ACT(t, OP_UPDATE, 200, "{\"id\":\"a\\nb\"}", -1, OUTCOME_OK, "updated user u-1", "u-1");
+	EXPECT_ACT(t, OP_UPDATE, 204, "", -1, OUTCOME_OK, "updated user u-1", "u-1");
+	/* Deleted at the server: the engine adds it again. */
+	EXPECT_ACT(t, OP_UPDATE, 404, NOT_FOUND, -1, OUTCOME_ABSENT,
+		   "user u-1 is not at the SCIM server: HTTP 404: Resource u-1 not found", none);
+	EXPECT_ACT(t, OP_UPDATE, 404, "", -1, OUTCOME_ABSENT,
+		   "user u-1 is not at the SCIM server: HTTP 404 with an empty body", none);
+	/* A new userName someone else holds: this payload cannot be applied. */
+	EXPECT_ACT(t, OP_UPDATE, 409, ERR("409", ",\"scimType\":\"uniqueness\"", "userName \\\"bob\\\" is taken"), -1,
+		   OUTCOME_INVALID,
+		   "the SCIM server refused the change as a conflict: HTTP 409 uniqueness: userName \"bob\" is taken",
+		   none);
+	EXPECT_ACT(t, OP_UPDATE, 400, ERR("400", ",\"scimType\":\"invalidValue\"", "bad phone"), -1,
+		   OUTCOME_INVALID, "rejected by the SCIM server: HTTP 400 invalidValue: bad phone", none);
+	EXPECT_ACT(t, OP_UPDATE, 400, ERR("400", ",\"scimType\":\"mutability\"", "userName is immutable"), -1,
+		   OUTCOME_INVALID, "rejected by the SCIM server: HTTP 400 mutability: userName is immutable", none);
+	EXPECT_ACT(t, OP_UPDATE, 412, ERR("412", "", "version mismatch"), -1, OUTCOME_INVALID,
+		   "rejected by the SCIM server: HTTP 412: version mismatch", none);
+	/* Malformed and hostile error bodies. */
+	EXPECT_ACT(t, OP_UPDATE, 400, "{\"detail\":", -1, OUTCOME_INVALID,
+		   "rejected by the SCIM server: HTTP 400: {\"detail\":", none);
+	EXPECT_ACT(t, OP_UPDATE, 400, "{\"detail\":[1],\"scimType\":{}}", -1, OUTCOME_INVALID,
+		   "rejected by the SCIM server: HTTP 400: {\"detail\":[1],\"scimType\":{}}", none);
+	EXPECT_ACT(t, OP_UPDATE, 400, "{\"detail\":\"a\\nb\"}", -1, OUTCOME_INVALID,
+		   "rejected by the SCIM server: HTTP 400: a\\x0ab", none);
+	/* Credentials, throttling, server trouble. */
+	EXPECT_ACT(t, OP_UPDATE, 401, "", -1, OUTCOME_AUTH, "HTTP 401 with an empty body", none);
+	EXPECT_ACT(t, OP_UPDATE, 403, ERR("403", "", "Forbidden"), -1, OUTCOME_AUTH,
+		   "HTTP 403: " ERR("403", "", "Forbidden"), none);
+	EXPECT_ACT(t, OP_UPDATE, 429, "", 7, OUTCOME_THROTTLED, "HTTP 429 with an empty body", none);
+	EXPECT_ACT(t, OP_UPDATE, 503, "", 3, OUTCOME_THROTTLED, "HTTP 503 with an empty body", none);
+	EXPECT_ACT(t, OP_UPDATE, 500, "<h1>oops</h1>", -1, OUTCOME_TRANSIENT, "HTTP 500: <h1>oops</h1>", none);
+	EXPECT_ACT(t, OP_UPDATE, 0, NULL, -1, OUTCOME_TRANSIENT, "no answer: Connection refused", none);
+	EXPECT_ACT(t, OP_UPDATE, 413, "", -1, OUTCOME_TRANSIENT,
+		   "the SCIM server found the request too large: HTTP 413 with an empty body", none);
+	/* What every member would get is not retried, nor skipped as invalid. */
+	EXPECT_ACT(t, OP_UPDATE, 405, ERR("405", "", "Method not allowed"), -1, OUTCOME_PERMANENT,
+		   "the SCIM server does not take PUT on users (try update_method = \"patch\"): HTTP 405: Method "
+		   "not allowed", none);
+	EXPECT_ACT(t, OP_UPDATE, 415, "", -1, OUTCOME_PERMANENT,
+		   "the SCIM server refused the request (check url, users_path and media_type): HTTP 415 with an "
+		   "empty body", none);
+	EXPECT_ACT(t, OP_UPDATE, 201, "{\"id\":\"u-1\"}", -1, OUTCOME_PERMANENT,
+		   "unexpected answer from the SCIM server: HTTP 201: {\"id\":\"u-1\"}", none);
+	EXPECT_ACT(t, OP_UPDATE, 302, "", -1, OUTCOME_PERMANENT,
+		   "unexpected answer from the SCIM server: HTTP 302 with an empty body", none);
+
+	/* Disable and enable: done only if the answer does not say otherwise. */
+	EXPECT_ACT(t, OP_DISABLE, 200, "{\"id\":\"u-1\",\"active\":false}", -1, OUTCOME_OK, "disabled user u-1",
+		   "u-1");
+	EXPECT_ACT(t, OP_DISABLE, 204, "", -1, OUTCOME_OK, "disabled user u-1", "u-1");
+	EXPECT_ACT(t, OP_DISABLE, 200, "{\"id\":\"u-1\"}", -1, OUTCOME_OK, "disabled user u-1", "u-1");
+	EXPECT_ACT(t, OP_DISABLE, 200, "{\"id\":\"u-1\",\"active\":\"false\"}", -1, OUTCOME_OK, "disabled user u-1",
+		   "u-1");
+	EXPECT_ACT(t, OP_DISABLE, 200, "{\"id\":\"u-1\",\"active\":true}", -1, OUTCOME_PERMANENT,
+		   "the SCIM server answered HTTP 200 but user u-1 is still active", none);
+	EXPECT_ACT(t, OP_ENABLE, 200, "{\"id\":\"u-1\",\"active\":true}", -1, OUTCOME_OK, "enabled user u-1", "u-1");
+	EXPECT_ACT(t, OP_ENABLE, 200, "{\"id\":\"u-1\",\"active\":false}", -1, OUTCOME_PERMANENT,
+		   "the SCIM server answered HTTP 200 but user u-1 is still inactive", none);
+	/* Gone: a disable is done, an enable adds it again (the engine's). */
+	EXPECT_ACT(t, OP_DISABLE, 404, NOT_FOUND, -1, OUTCOME_ABSENT,
+		   "user u-1 is not at the SCIM server: HTTP 404: Resource u-1 not found", none);
+	EXPECT_ACT(t, OP_ENABLE, 404, NOT_FOUND, -1, OUTCOME_ABSENT,
+		   "user u-1 is not at the SCIM server: HTTP 404: Resource u-1 not found", none);
+	EXPECT_ACT(t, OP_DISABLE, 400, ERR("400", ",\"scimType\":\"invalidPath\"", "no such path"), -1,
+		   OUTCOME_INVALID, "rejected by the SCIM server: HTTP 400 invalidPath: no such path", none);
+	EXPECT_ACT(t, OP_DISABLE, 501, ERR("501", "", "PATCH is not supported"), -1, OUTCOME_PERMANENT,
+		   "the SCIM server does not take PATCH on users: HTTP 501: PATCH is not supported", none);
+	EXPECT_ACT(t, OP_ENABLE, 401, "", -1, OUTCOME_AUTH, "HTTP 401 with an empty body", none);
+	EXPECT_ACT(t, OP_DISABLE, 429, "", 2, OUTCOME_THROTTLED, "HTTP 429 with an empty body", none);
+	EXPECT_ACT(t, OP_DISABLE, 502, "", -1, OUTCOME_TRANSIENT, "HTTP 502 with an empty body", none);
+
+	/* Delete: no id to keep. */
+	EXPECT_ACT(t, OP_DELETE, 204, "", -1, OUTCOME_OK, "deleted user u-1", none);
+	EXPECT_ACT(t, OP_DELETE, 200, "{}", -1, OUTCOME_OK, "deleted user u-1", none);
+	EXPECT_ACT(t, OP_DELETE, 404, NOT_FOUND, -1, OUTCOME_ABSENT,
+		   "user u-1 is not at the SCIM server: HTTP 404: Resource u-1 not found", none);
+	EXPECT_ACT(t, OP_DELETE, 405, "", -1, OUTCOME_PERMANENT,
+		   "the SCIM server does not take DELETE on users: HTTP 405 with an empty body", none);
+	EXPECT_ACT(t, OP_DELETE, 409, ERR("409", "", "locked"), -1, OUTCOME_INVALID,
+		   "the SCIM server refused the change as a conflict: HTTP 409: locked", none);
+	EXPECT_ACT(t, OP_DELETE, 403, "", -1, OUTCOME_AUTH, "HTTP 403 with an empty body", none);
+	EXPECT_ACT(t, OP_DELETE, 500, "", -1, OUTCOME_TRANSIENT, "HTTP 500 with an empty body", none);
+	target_free(t);
+
+	t = target("pt");
+	EXPECT_ACT(t, OP_UPDATE, 200, "{\"id\":\"u-1\"}", -1, OUTCOME_OK, "updated user u-1", "u-1");
+	EXPECT_ACT(t, OP_UPDATE, 501, "", -1, OUTCOME_PERMANENT,
+		   "the SCIM server does not take PATCH on users (try update_method = \"put\"): HTTP 501 with an "
+		   "empty body", none);
+	target_free(t);
+	teardown();
+}
+
+/* The lookup of OP_LOOKUP for jdoe answered. */
+#define EXPECT_FIND(t, status, body, kind_, reason_, id_)                                       \
+	do {                                                                                    \
+		struct push_item it_ = op_item(OP_LOOKUP, "jdoe", "{\"userName\":\"jdoe\"}", NULL); \
+		struct http_request req_;                                                       \
+		struct outcome o_;                                                              \
+		bool c_ = true;                                                                 \
+		CU_ASSERT_EQUAL(answer((t), &it_, (status), (body), 4, &req_, &o_, &c_), STEP_DONE); \
+		CU_ASSERT(!c_);                                                                 \
+		if (o_.kind != (kind_))                                                         \
+			fprintf(stderr, "\n  kind:     %s\n  expected: %s\n", outcome_kind_name(o_.kind), \
+				outcome_kind_name(kind_));                                      \
+		CU_ASSERT_EQUAL(o_.kind, (kind_));                                              \
+		if (!o_.reason || strcmp(o_.reason, (reason_)) != 0)                            \
+			fprintf(stderr, "\n  reason:   %s\n  expected: %s\n", o_.reason, (reason_)); \
+		CU_ASSERT_STRING_EQUAL(o_.reason ? o_.reason : "", (reason_));                  \
+		expect_id(o_.remote_id, (id_));                                                 \
+		CU_ASSERT_EQUAL(it_.stage, 0);                                                  \
+		done(&req_, &o_);                                                               \
+		item_clear(&it_);                                                               \
+	} while (0)
+
+static void test_op_lookup(void)
+{
+	setup();
+	struct target *t = target("sc");
+	const char *none = NULL;
+
+	/* Found: userName is case-insensitive. */
+	EXPECT_FIND(t, 200, list_one, OUTCOME_OK, "found as user u-9", "u-9");
+	EXPECT_FIND(t, 200,
+		    "{\"totalResults\":2,\"Resources\":[{\"id\":\"u-1\",\"userName\":\"JDOE\"},"
+		    "{\"id\":\"u-2\",\"userName\":\"jdoe\"}]}",
+		    OUTCOME_OK, "found as user u-2", "u-2");
+	EXPECT_FIND(t, 200, "{\"totalResults\":1,\"Resources\":[{\"id\":\"u-3\"}]}", OUTCOME_OK,
+		    "found as user u-3", "u-3");
+	/* Nobody: the engine adds it. */
+	EXPECT_FIND(t, 200, "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:ListResponse\"],"
+			    "\"totalResults\":0,\"Resources\":[]}",
+		    OUTCOME_ABSENT, "no user with userName \"jdoe\" at the SCIM server", none);
+	EXPECT_FIND(t, 200, "{\"totalResults\":0}", OUTCOME_ABSENT, "no user with userName \"jdoe\" at the SCIM server",
+		    none);
+	EXPECT_FIND(t, 200, "{\"totalResults\":\"0\"}", OUTCOME_ABSENT,
+		    "no user with userName \"jdoe\" at the SCIM server", none);
+	EXPECT_FIND(t, 200, "{\"Resources\":[]}", OUTCOME_ABSENT, "no user with userName \"jdoe\" at the SCIM server",
+		    none);
+	/* What cannot be read as found or not found: never a second add, and
+	 * never someone else. */
+	EXPECT_FIND(t, 200, "{\"totalResults\":2,\"Resources\":[{\"id\":\"u-1\",\"userName\":\"alice\"},"
+			    "{\"id\":\"u-2\",\"userName\":\"bob\"}]}",
+		    OUTCOME_PERMANENT, "the lookup found 2 users, none with userName \"jdoe\"", none);
+	EXPECT_FIND(t, 200, "{\"totalResults\":1,\"Resources\":[7,null,{\"id\":[1],\"userName\":\"jdoe\"}]}",
+		    OUTCOME_PERMANENT, "the lookup found 3 users, none with userName \"jdoe\"", none);
+	EXPECT_FIND(t, 200, "{\"totalResults\":3,\"Resources\":[]}", OUTCOME_PERMANENT,
+		    "the lookup found 3 users but listed none", none);
+	EXPECT_FIND(t, 200, "{}", OUTCOME_PERMANENT, "the answer to the lookup is not a ListResponse: HTTP 200: {}",
+		    none);
+	EXPECT_FIND(t, 200, "{\"totalResults\":true}", OUTCOME_PERMANENT,
+		    "the answer to the lookup is not a ListResponse: HTTP 200: {\"totalResults\":true}", none);
+	EXPECT_FIND(t, 200, "{\"totalResults\":0,\"Resources\":{\"id\":\"u-1\"}}", OUTCOME_PERMANENT,
+		    "the answer to the lookup is not a ListResponse: HTTP 200: {\"totalResults\":0,\"Resources\":"
+		    "{\"id\":\"u-1\"}}", none);
+	EXPECT_FIND(t, 200, "not json", OUTCOME_PERMANENT,
+		    "the answer to the lookup is not a ListResponse: HTTP 200: not json", none);
+	EXPECT_FIND(t, 200, "[]", OUTCOME_PERMANENT, "the answer to the lookup is not a ListResponse: HTTP 200: []",
+		    none);
+	/* A server that cannot filter. */
+	EXPECT_FIND(t, 400, ERR("400", ",\"scimType\":\"invalidFilter\"", "filter not supported"), OUTCOME_PERMANENT,
+		    "the SCIM server cannot look users up by userName: HTTP 400 invalidFilter: filter not supported",
+		    none);
+	EXPECT_FIND(t, 501, ERR("501", "", "Filtering is not supported"), OUTCOME_PERMANENT,
+		    "the SCIM server cannot look users up by userName: HTTP 501: Filtering is not supported", none);
+	EXPECT_FIND(t, 404, "", OUTCOME_PERMANENT,
+		    "the SCIM server refused the request (check url, users_path and media_type): HTTP 404 with an "
+		    "empty body", none);
+	EXPECT_FIND(t, 400, ERR("400", ",\"scimType\":\"invalidValue\"", "bad"), OUTCOME_INVALID,
+		    "rejected by the SCIM server: HTTP 400 invalidValue: bad", none);
+	EXPECT_FIND(t, 401, "", OUTCOME_AUTH, "HTTP 401 with an empty body", none);
+	EXPECT_FIND(t, 403, "", OUTCOME_AUTH, "HTTP 403 with an empty body", none);
+	EXPECT_FIND(t, 429, "", OUTCOME_THROTTLED, "HTTP 429 with an empty body", none);
+	EXPECT_FIND(t, 500, "", OUTCOME_TRANSIENT, "HTTP 500 with an empty body", none);
+	EXPECT_FIND(t, 0, NULL, OUTCOME_TRANSIENT, "no answer: Connection refused", none);
+	struct push_item it = op_item(OP_LOOKUP, "jdoe", NULL, NULL);
+	struct http_request req;
+	struct outcome o;
+	answer(t, &it, 429, "", 4, &req, &o, NULL);
+	CU_ASSERT_EQUAL(o.retry_after, 4);
+	done(&req, &o);
+	item_clear(&it);
+	target_free(t);
+
+	/* externalId is caseExact (RFC 7643 3.1), and a value two users hold
+	 * names nobody for sure. */
+	t = target("ent");
+	it = op_item(OP_LOOKUP, "e-7", NULL, NULL);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"totalResults\":1,\"Resources\":[{\"id\":\"u-1\",\"externalId\":\"E-7\"}]}",
+			     &req, &o),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	CU_ASSERT_STRING_EQUAL(o.reason, "the lookup found 1 users, none with externalId \"e-7\"");
+	done(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 200,
+			     "{\"totalResults\":2,\"Resources\":[{\"id\":\"u-1\",\"externalId\":\"e-7\"},"
+			     "{\"id\":\"u-2\",\"externalId\":\"e-7\"}]}",
+			     &req, &o),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	CU_ASSERT_STRING_EQUAL(o.reason, "2 users at the SCIM server have externalId \"e-7\"");
+	CU_ASSERT_PTR_NULL(o.remote_id);
+	done(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 200,
+			     "{\"totalResults\":2,\"Resources\":[{\"id\":\"u-1\",\"externalId\":\"E-7\"},"
+			     "{\"id\":\"u-2\",\"externalId\":\"e-7\"}]}",
+			     &req, &o),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "u-2");
+	done(&req, &o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+/* An op without a stored id: the lookup, then the act on what it found. */
+static void test_op_lookup_first(void)
+{
+	setup();
+	struct target *t = target("sc");
+	struct http_request req;
+	struct outcome o;
+	bool creates = true;
+
+	struct push_item it = op_item(OP_DISABLE, "jdoe", NULL, NULL);
+	CU_ASSERT_EQUAL(answer(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, FIND_URL("jdoe"));
+	done(&req, &o);
+	/* A failed lookup is retried as a lookup. */
+	CU_ASSERT_EQUAL(step(t, &it, 503, "", &req, &o), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	done(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "GET");
+	done(&req, &o);
+	/* Found: the PATCH goes to the id found, at once. */
+	CU_ASSERT_EQUAL(answer(t, &it, 200, list_one, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT(!creates);
+	CU_ASSERT_EQUAL(it.stage, 1);
+	CU_ASSERT_STRING_EQUAL(it.remote_id, "u-9");
+	CU_ASSERT_STRING_EQUAL(req.method, "PATCH");
+	CU_ASSERT_STRING_EQUAL(req.url, USERS "/u-9");
+	CU_ASSERT_PTR_NOT_NULL(req.body && strstr(req.body, "\"value\":false"));
+	done(&req, &o);
+	/* A failed PATCH is retried as the PATCH, not the lookup. */
+	CU_ASSERT_EQUAL(step(t, &it, 500, "", &req, &o), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_TRANSIENT);
+	done(&req, &o);
+	CU_ASSERT_EQUAL(answer(t, &it, -1, NULL, -1, &req, &o, &creates), STEP_SEND);
+	CU_ASSERT(!creates);
+	CU_ASSERT_STRING_EQUAL(req.method, "PATCH");
+	CU_ASSERT_STRING_EQUAL(req.url, USERS "/u-9");
+	done(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 204, "", &req, &o), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_OK);
+	CU_ASSERT_STRING_EQUAL(o.reason, "disabled user u-9");
+	CU_ASSERT_STRING_EQUAL(o.remote_id, "u-9");
+	done(&req, &o);
+	item_clear(&it);
+
+	/* The update found first is a PUT without the password. */
+	it = op_item(OP_UPDATE, "jdoe", "{\"userName\":\"jdoe\",\"password\":\"pw-1\"}", NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_SEND);
+	done(&req, &o);
+	CU_ASSERT_EQUAL(step(t, &it, 200, list_one, &req, &o), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "PUT");
+	CU_ASSERT_STRING_EQUAL(req.body, "{\"schemas\":[\"" CORE "\"],\"userName\":\"jdoe\"}");
+	done(&req, &o);
+	item_clear(&it);
+
+	/* Nobody found: every op ends ABSENT without sending more. */
+	static const enum push_op ops[] = { OP_UPDATE, OP_DISABLE, OP_ENABLE, OP_DELETE };
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		it = op_item(ops[i], "jdoe", i % 2 ? NULL : "{\"userName\":\"jdoe\"}", NULL);
+		CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_SEND);
+		done(&req, &o);
+		CU_ASSERT_EQUAL(answer(t, &it, 200, "{\"totalResults\":0,\"Resources\":[]}", -1, &req, &o, &creates),
+				STEP_DONE);
+		CU_ASSERT(!creates);
+		CU_ASSERT_EQUAL(o.kind, OUTCOME_ABSENT);
+		CU_ASSERT_STRING_EQUAL(o.reason, "no user with userName \"jdoe\" at the SCIM server");
+		CU_ASSERT_PTR_NULL(o.remote_id);
+		CU_ASSERT_PTR_NULL(it.remote_id);
+		done(&req, &o);
+		item_clear(&it);
+	}
+	/* ...and one that cannot tell stops there too. */
+	it = op_item(OP_DELETE, "jdoe", NULL, NULL);
+	CU_ASSERT_EQUAL(step(t, &it, 200, "{\"Resources\":[{\"id\":\"u-1\",\"userName\":\"alice\"}]}", &req, &o),
+			STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	CU_ASSERT_PTR_NULL(it.remote_id);
+	done(&req, &o);
+	item_clear(&it);
+	target_free(t);
+
+	/* A key other than userName: found by it, then deleted. */
+	t = target("ent");
+	it = op_item(OP_DELETE, "701984", NULL, NULL);
+	CU_ASSERT_EQUAL(step(t, &it, 200,
+			     "{\"totalResults\":1,\"Resources\":[{\"id\":\"u-5\",\"userName\":\"jdoe\","
+			     "\"externalId\":\"701984\"}]}",
+			     &req, &o),
+			STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.method, "DELETE");
+	CU_ASSERT_STRING_EQUAL(req.url, "https://idp.example.com/api/v2/Users/u-5");
+	done(&req, &o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
+/* The payload's key when the state cache has none; what the ops do not
+ * know is refused, never sent. */
+static void test_op_edges(void)
+{
+	setup();
+	struct target *t = target("sc");
+	struct http_request req;
+	struct outcome o;
+
+	struct push_item it = op_item(OP_LOOKUP, NULL, "{\"userName\":\"from-payload\"}", NULL);
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_SEND);
+	CU_ASSERT_STRING_EQUAL(req.url, FIND_URL("from-payload"));
+	done(&req, &o);
+	item_clear(&it);
+
+	it = op_item(OP_UPDATE, "jdoe", NULL, "u-1");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	done(&req, &o);
+	item_clear(&it);
+
+	it = op_item(OP__COUNT, "jdoe", NULL, "u-1");
+	CU_ASSERT_EQUAL(step(t, &it, -1, NULL, &req, &o), STEP_DONE);
+	CU_ASSERT_EQUAL(o.kind, OUTCOME_PERMANENT);
+	CU_ASSERT_PTR_NULL(req.url);
+	done(&req, &o);
+	item_clear(&it);
+	target_free(t);
+	teardown();
+}
+
 /* ------------------------------------------------------------ schema */
 
 static const struct field_schema *field(const char *name)
@@ -549,6 +1074,11 @@ static void test_schema(void)
 	CU_ASSERT(d->auth_required);
 	CU_ASSERT_STRING_EQUAL(d->auth.type, "bearer");
 	CU_ASSERT_EQUAL(d->max_batch, 0);
+	CU_ASSERT_EQUAL(driver_ops(d, NULL), OP_BIT(OP_ADD) | OP_BIT(OP_UPDATE) | OP_BIT(OP_DISABLE) |
+					       OP_BIT(OP_ENABLE) | OP_BIT(OP_DELETE) | OP_BIT(OP_LOOKUP));
+	/* A second POST of the same user is a 409, not a second user, but the
+	 * engine must look before it sends one: not idempotent. */
+	CU_ASSERT(!d->idempotent_add);
 	CU_ASSERT_EQUAL(d->n_fields, 23);
 	CU_ASSERT_EQUAL(field("userName")->flags, FIELD_REQUIRED);
 	CU_ASSERT_EQUAL(field("userName")->min_chars, 1);
@@ -729,6 +1259,10 @@ static void test_config(void)
 	EXPECT_CONF_ERROR(TARGET("media_type = \"text/json\";", ""),
 			  "target s: media_type must be one of application/scim+json, application/json, not "
 			  "'text/json'");
+	EXPECT_CONF_ERROR(TARGET("update_method = \"post\";", ""),
+			  "m.conf:2: target s: update_method must be one of put, patch, not 'post'");
+	EXPECT_CONF_ERROR(TARGET("update_method = \"PUT\";", ""), "update_method must be one of put, patch");
+	EXPECT_CONF_ERROR(TARGET("update_method = true;", ""), "update_method");
 	EXPECT_CONF_ERROR(TARGET("enterprise_extension = \"yes\";", ""), "enterprise_extension");
 	EXPECT_CONF_ERROR(TARGET("", "emails = \"${mail}\";"), "emails");
 	EXPECT_CONF_ERROR("targets = ( { name = \"s\"; driver = \"scim\"; url = \"http://h/scim\";"
@@ -750,6 +1284,11 @@ int main(void)
 		{ "hostile answers", test_hostile_answers },
 		{ "duplicates are looked up to adopt their id", test_duplicate_lookup },
 		{ "filter value escaping", test_filter_escaping },
+		{ "requests of update, disable, enable, delete, lookup", test_op_requests },
+		{ "answers to update, disable, enable, delete", test_op_answers },
+		{ "answers to the lookup", test_op_lookup },
+		{ "ops without a stored id look the user up first", test_op_lookup_first },
+		{ "op edge cases", test_op_edges },
 		{ "field schema", test_schema },
 		{ "field schema through a mapping", test_schema_mapping },
 		{ "configuration", test_config },
