@@ -182,7 +182,7 @@ static int64_t push_next_attempt(const struct conf_target *c, int attempts, long
 {
 	uint64_t usec = backoff_delay_usec((unsigned)attempts, (uint64_t)(c->retry_backoff * 1e6),
 					   (uint64_t)(c->retry_backoff_max * 1e6), backoff_random());
-	int64_t wait = (int64_t)(usec / 1000000u);
+	int64_t wait = (int64_t)((usec + 999999u) / 1000000u);
 	if (retry_after > wait)
 		wait = retry_after;
 	return now + wait;
