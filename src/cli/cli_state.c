@@ -71,30 +71,29 @@ const char *cli_time(int64_t t, char buf[CLI_TIME_LEN])
 
 const char *cli_ago(int64_t t, int64_t now, char buf[CLI_TIME_LEN])
 {
-	int64_t d = now - t, a = d < 0 ? -d : d;
+	int64_t d = now - t, a = d < 0 ? -d : d, n;
 	const char *unit;
 	if (t <= 0) {
 		strcpy(buf, "-");
 		return buf;
 	}
-	if (a < 60) {
-		strcpy(buf, "just now");
+	if (a < 30) {
+		strcpy(buf, d >= 0 ? "just now" : "in under a minute");
 		return buf;
 	}
-	if (a < 3600) {
-		a /= 60;
+	/* Rounded to the nearest unit: 599 s is "10 min". */
+	if ((n = (a + 30) / 60) < 60) {
 		unit = "min";
-	} else if (a < 2 * 86400) {
-		a /= 3600;
+	} else if ((n = (a + 1800) / 3600) < 48) {
 		unit = "h";
 	} else {
-		a /= 86400;
+		n = (a + 43200) / 86400;
 		unit = "days";
 	}
 	if (d > 0)
-		snprintf(buf, CLI_TIME_LEN, "%lld %s ago", (long long)a, unit);
+		snprintf(buf, CLI_TIME_LEN, "%lld %s ago", (long long)n, unit);
 	else
-		snprintf(buf, CLI_TIME_LEN, "in %lld %s", (long long)a, unit);
+		snprintf(buf, CLI_TIME_LEN, "in %lld %s", (long long)n, unit);
 	return buf;
 }
 
@@ -154,10 +153,4 @@ json_object *cli_member_json(const struct state_member *m)
 	json_add_time(o, "last_synced", m->last_synced);
 	json_add_time(o, "gone_at", m->gone_at);
 	return o;
-}
-
-void cli_print_json(json_object *o)
-{
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
 }
