@@ -23,6 +23,8 @@ static void usage(FILE *out)
 		"      --once          run one sync cycle, then exit\n"
 		"  -n, --dry-run       print what one cycle would do and change nothing\n"
 		"                      (no requests, no state writes; implies --once)\n"
+		"      --check         a dry run for monitoring: print each target's counts,\n"
+		"                      exit 0 when in sync, 1 when changes are pending\n"
 		"  -f, --foreground    log to stderr instead of the systemd journal\n"
 		"      --check-config  check the configuration file and exit\n"
 		"                      (0 when valid, 78 with file:line messages otherwise)\n"
@@ -33,7 +35,7 @@ static void usage(FILE *out)
 		CONF_DEFAULT_PATH);
 }
 
-enum { OPT_ONCE = 256, OPT_CHECK_CONFIG };
+enum { OPT_ONCE = 256, OPT_CHECK_CONFIG, OPT_CHECK };
 
 int main(int argc, char **argv)
 {
@@ -43,6 +45,7 @@ int main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -58,6 +61,7 @@ int main(int argc, char **argv)
 		case 'n': opt.dry_run = true; break;
 		case 'f': foreground = true; break;
 		case OPT_CHECK_CONFIG: check_only = true; break;
+		case OPT_CHECK: opt.check = opt.dry_run = opt.once = true; break;
 		case 'V': printf("membersyncd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EX_USAGE;

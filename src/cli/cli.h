@@ -1,13 +1,16 @@
 /* The membersync command: verbs over the config and the state cache for
- * operators (map, members; more come with the sync verbs). Each verb is
- * one file with one entry point. */
+ * operators. Each verb is one file with one entry point. */
 #ifndef MS_CLI_CLI_H
 #define MS_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config/conf.h"
+#include "state/state.h"
+
+struct json_object;
 
 struct cli {
 	const char *config_path;
@@ -21,8 +24,52 @@ int cli_load_conf(struct cli *cli);
 /* Prints "membersync: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Verbs: argv[0] is the verb's name; they return the exit status. */
+/* Prints o as one pretty JSON document on stdout and drops the reference. */
+void cli_print_json(struct json_object *o);
+
+/* cli_state.c: what the verbs over the state cache share. */
+enum {
+	CLI_STATE_WRITE = 0x1,	/* open it read-write (retry, approve, forget) */
+	CLI_STATE_CONF = 0x2,	/* load the configuration even with --state (the verb needs its targets) */
+};
+/* Finds the state database, --state's `state_path` when given, else the
+ * configuration's (state_dir/state.db, the configuration loaded with
+ * cli_load_conf unless it is already), and opens it; never creates one.
+ * When the configuration is loaded, `target` (NULL: none) must name one of
+ * its targets. Returns 0 with *st (state_close it) and *path (caller
+ * frees), or an exit status after printing why: EX_CONFIG, EX_USAGE (no
+ * such target), EX_NOINPUT (no database: membersyncd has not run yet, or
+ * unreadable), EX_NOPERM (not writable), EX_UNAVAILABLE (state_open
+ * failed, e.g. another schema version). */
+int cli_state_open(struct cli *cli, const char *state_path, const char *target, unsigned flags,
+		   struct state **st, char **path);
+/* t (seconds since the epoch) as ISO 8601 UTC, "2026-11-24T10:15:02Z";
+ * "-" when t <= 0. Returns buf. */
+#define CLI_TIME_LEN 32
+const char *cli_time(int64_t t, char buf[CLI_TIME_LEN]);
+/* t relative to now, rounded: "12 min ago", "in 3 h", "just now"; "-" when
+ * t <= 0. */
+const char *cli_ago(int64_t t, int64_t now, char buf[CLI_TIME_LEN]);
+/* Both: "2026-11-24T10:15:02Z (12 min ago)". */
+#define CLI_WHEN_LEN 80
+const char *cli_when(int64_t t, int64_t now, char buf[CLI_WHEN_LEN]);
+/* The operation a pending, failed, invalid or quarantined row is about
+ * ("add" when the row names none); NULL for other statuses. */
+const char *cli_member_op(const struct state_member *m);
+/* Every field of m, absent ones left out, times as numbers (new object). */
+struct json_object *cli_member_json(const struct state_member *m);
+
+/* Verbs: argv[0] is the verb's name; they return the exit status. They
+ * parse argv with getopt_long after optind = 0, so that glibc starts
+ * afresh and lets options follow operands (main's "+" stopped at the
+ * verb, and only optind = 0 forgets that). */
 int cli_map(struct cli *cli, int argc, char **argv);
 int cli_members(struct cli *cli, int argc, char **argv);
+int cli_status(struct cli *cli, int argc, char **argv);
+int cli_plan(struct cli *cli, int argc, char **argv);
+int cli_show(struct cli *cli, int argc, char **argv);
+int cli_retry(struct cli *cli, int argc, char **argv);
+int cli_approve(struct cli *cli, int argc, char **argv);
+int cli_forget(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -264,7 +264,7 @@ int cli_map(struct cli *cli, int argc, char **argv)
 	bool sample = false;
 	int c;
 
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "c:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': cli->config_path = optarg; break;

@@ -1,10 +1,12 @@
-/* membersync: look into what membersyncd does and would do. */
+/* membersync: look into what membersyncd does and would do, and leave it
+ * notes in the state cache (retry, approve, forget). */
 #include "config.h"
 
 #include "cli/cli.h"
 #include "util/diag.h"
 
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,22 @@ static void usage(FILE *out)
 		"  map --target T (--dn DN | --ldif FILE | --sample)\n"
 		"                     show every field a target's mapping gives for an entry,\n"
 		"                     or why it fails\n"
-		"  members [--target T] [--invalid | --failed | --pending | --synced]\n"
+		"  status [--target T]\n"
+		"                     each target's members, hold, pause and last cycle,\n"
+		"                     and the last run\n"
+		"  members [--target T] [--synced | --pending | --failed | --quarantined |\n"
+		"          --invalid | --disabled | --deleted]\n"
 		"                     list members from the state cache\n"
+		"  show MEMBER        every target's row of a member (source id, DN or key)\n"
+		"  plan [--target T]  deprovisioning plans held over max_deprovision\n"
+		"  approve TARGET     let the held plan of TARGET run once\n"
+		"  retry (--target T | --member M | --all)\n"
+		"                     retry failed and quarantined members at the next\n"
+		"                     cycle; with --target or --all also end pauses\n"
+		"  forget MEMBER [--target T] --yes\n"
+		"                     drop a member's rows from the state cache\n"
+		"\n"
+		"Commands over the state cache also take --state FILE.\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE  configuration file (default %s)\n"
@@ -43,6 +59,12 @@ void cli_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+void cli_print_json(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
 int cli_load_conf(struct cli *cli)
 {
 	struct diag *d = diag_new();
@@ -60,6 +82,12 @@ static const struct {
 } verbs[] = {
 	{ "map", cli_map },
 	{ "members", cli_members },
+	{ "status", cli_status },
+	{ "plan", cli_plan },
+	{ "show", cli_show },
+	{ "retry", cli_retry },
+	{ "approve", cli_approve },
+	{ "forget", cli_forget },
 };
 
 enum { OPT_JSON = 256 };

@@ -47,6 +47,12 @@ static const struct cfg_key target_keys[] = {
 	{ "retry_max_delay", CFG_T_NUMBER, 0 },
 	{ "max_wait", CFG_T_NUMBER, 0 },
 	{ "batch_size", CFG_T_INT, 0 },
+	{ "deprovision", CFG_T_STRING, 0 },
+	{ "max_deprovision", CFG_T_SCALAR, 0 },
+	{ "max_attempts", CFG_T_INT, 0 },
+	{ "retry_backoff", CFG_T_NUMBER, 0 },
+	{ "retry_backoff_max", CFG_T_NUMBER, 0 },
+	{ "auth_pause", CFG_T_NUMBER, 0 },
 	{ "secret_fields", CFG_T_STRINGS, 0 },
 	{ "groups", CFG_T_STRINGS, 0 },
 	{ "fields", CFG_T_GROUP, 0 },
@@ -179,6 +185,63 @@ static void conf_fingerprint(struct conf *c, const config_setting_t *lookups)
 	hash_end(h, c->fingerprint);
 }
 
+/* max_deprovision: a count (20) or a share of the members ("5%"). */
+static void conf_max_deprovision(const struct cfg_ctx *cc, const config_setting_t *g, const char *where,
+				 struct conf_target *t)
+{
+	const config_setting_t *s = config_setting_get_member(g, "max_deprovision");
+	t->max_deprovision = 5;
+	t->max_deprovision_percent = true;
+	if (!s)
+		return;
+	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+		long long n = config_setting_get_int64(s);
+		if (n < 0 || n > 100000000)
+			goto bad;
+		t->max_deprovision = (double)n;
+		t->max_deprovision_percent = false;
+		return;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(s);
+		char *end;
+		errno = 0;
+		double pct = strtod(v, &end);
+		if (end != v && errno == 0 && strcmp(end, "%") == 0 && pct >= 0 && pct <= 100) {
+			t->max_deprovision = pct;
+			return;
+		}
+	}
+bad:
+	cfg_error(cc, s, "%s: max_deprovision must be a count (e.g. 20) or a percentage of the target's members "
+			 "as a string (e.g. \"5%%\")",
+		  where);
+}
+
+static const char *const conf_deprovision_names[] = { "none", "disable", "delete", NULL };
+
+/* deprovision = none | disable | delete, and only what the driver can. */
+static void conf_deprovision(const struct cfg_ctx *cc, const config_setting_t *g, const char *where,
+			     struct conf_target *t)
+{
+	const config_setting_t *s = config_setting_get_member(g, "deprovision");
+	const char *v = cfg_string(g, "deprovision", "none");
+	int i = 0;
+	while (conf_deprovision_names[i] && strcmp(conf_deprovision_names[i], v) != 0)
+		i++;
+	if (!conf_deprovision_names[i]) {
+		cfg_error(cc, s, "%s: deprovision must be \"none\", \"disable\" or \"delete\", not \"%s\"", where, v);
+		return;
+	}
+	t->deprovision = (enum conf_deprovision)i;
+	enum push_op op = t->deprovision == CONF_DEPROVISION_DISABLE ? OP_DISABLE : OP_DELETE;
+	if (t->deprovision != CONF_DEPROVISION_NONE && t->driver && !(t->ops & OP_BIT(op)))
+		cfg_error(cc, s, "%s: the %s driver cannot %s members (%s)", where, t->driver->name, push_op_name(op),
+			  t->ops & OP_BIT(OP_DISABLE)   ? "use deprovision = \"disable\""
+			  : t->ops & OP_BIT(OP_DELETE) ? "use deprovision = \"delete\""
+						       : "its API has no such call as configured");
+}
+
 static void conf_free_target(struct conf_target *t)
 {
 	if (!t)
@@ -268,7 +331,16 @@ static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const conf
 		t->auth = auth_configure(cc, g, where, dir, &drv->auth);
 		if (drv->configure)
 			t->driver_conf = drv->configure(cc, g, where, dir);
+		/* A driver config with errors is NULL; the target is dropped
+		 * below anyway. */
+		t->ops = !drv->configure || t->driver_conf ? driver_ops(drv, t->driver_conf) : OP_BIT(OP_ADD);
 	}
+	conf_deprovision(cc, g, where, t);
+	conf_max_deprovision(cc, g, where, t);
+	t->max_attempts = (unsigned)cfg_int_range(cc, g, where, "max_attempts", 5, 1, 1000);
+	t->retry_backoff = conf_number_range(cc, g, where, "retry_backoff", 60, 1, 86400);
+	t->retry_backoff_max = conf_number_range(cc, g, where, "retry_backoff_max", 21600, 1, 30 * 86400);
+	t->auth_pause = conf_number_range(cc, g, where, "auth_pause", 600, 0, 86400);
 	free(where);
 	if (cc->diag->errors != errors_before) {
 		conf_free_target(t);

@@ -90,6 +90,14 @@ struct conf_source {
 #define CONF_ATTR_GROUPS "groups"
 #define CONF_ATTR_GROUP_DNS "group_dns"
 
+/* What becomes of a member whose entry left the directory or the
+ * target's scope. */
+enum conf_deprovision {
+	CONF_DEPROVISION_NONE,		/* nothing: it stays at the target */
+	CONF_DEPROVISION_DISABLE,	/* deactivated, account kept */
+	CONF_DEPROVISION_DELETE,	/* removed */
+};
+
 struct conf_target {
 	char *name;
 	const struct target_driver *driver;
@@ -109,6 +117,16 @@ struct conf_target {
 	double retry_max_delay;
 	double max_wait;	/* longest Retry-After waited out within a cycle */
 	unsigned batch_size;	/* members per batched add */
+	unsigned ops;		/* driver_ops(): OP_BIT()s this target supports */
+	enum conf_deprovision deprovision;
+	/* Most deprovisions one plan may carry out unapproved: a count, or
+	 * with max_deprovision_percent a share of the target's members. */
+	double max_deprovision;
+	bool max_deprovision_percent;
+	unsigned max_attempts;	/* permanent failures before quarantine */
+	double retry_backoff;	/* seconds before a failed member is tried again; doubles */
+	double retry_backoff_max;
+	double auth_pause;	/* seconds a target refusing our credentials rests */
 	/* Only members of these groups (DNs or names, nested resolved) are
 	 * this target's; none: every entry the source reads. */
 	char **groups;

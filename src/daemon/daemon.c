@@ -240,6 +240,15 @@ static void daemon_on_cycle_done(void *ud, const struct cycle_report *report)
 	source_batch_free(d->cycle_batch);
 	d->cycle_batch = NULL;
 
+	if (d->opt.check) {
+		d->exit_code = !source_ok ? EX_UNAVAILABLE : rep.work ? DAEMON_EXIT_PENDING : 0;
+		printf("%s\n", !source_ok  ? "cannot tell: the directory could not be read"
+				: rep.work ? "changes pending"
+					   : "in sync");
+		fflush(stdout);
+		sd_event_exit(d->event, d->exit_code);
+		return;
+	}
 	if (d->opt.once || d->opt.dry_run) {
 		d->exit_code = !source_ok ? EX_UNAVAILABLE : failed || rep.not_attempted ? DAEMON_EXIT_FAILURES : 0;
 		sd_event_exit(d->event, d->exit_code);
@@ -286,7 +295,7 @@ static void daemon_run_cycle(struct daemon *d, struct source_batch *batch)
 	struct cycle_params p = {
 		.conf = d->conf, .targets = d->targets, .source = d->source, .state = d->state, .http = d->http,
 		.log = d->log, .event = d->event, .number = ++d->cycle_no, .dry_run = d->opt.dry_run,
-		.plan_out = stdout, .batch = batch, .status = daemon_status, .read_done = daemon_on_read_done,
+		.plan_counts_only = d->opt.check, .plan_out = stdout, .batch = batch, .status = daemon_status, .read_done = daemon_on_read_done,
 		.done = daemon_on_cycle_done, .ud = d,
 	};
 	d->cycle_batch = batch;

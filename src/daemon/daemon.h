@@ -17,7 +17,12 @@ struct daemon_options {
 	const char *config_path;
 	bool once;
 	bool dry_run;
+	/* A dry run that prints only counts and exits 0 when every target is
+	 * in step, DAEMON_EXIT_PENDING when something is to be done. */
+	bool check;
 };
+
+#define DAEMON_EXIT_PENDING 1
 
 /* Runs until stopped, or for one cycle with once/dry_run. Takes ownership
  * of conf; uses log (caller frees it afterwards). Returns the exit code:

@@ -35,6 +35,16 @@ enum stmt_id {
 	STMT_GONE,
 	STMT_BACK,
 	STMT_RENAME,
+	STMT_EXCLUDED,
+	STMT_LEAVING,
+	STMT_HOLD_GET,
+	STMT_HOLD_SET,
+	STMT_HOLD_APPROVE,
+	STMT_HOLD_DELETE,
+	STMT_TSTATUS_GET,
+	STMT_TSTATUS_SET,
+	STMT_COUNT_ALL,
+	STMT_LAST_RUN,
 	STMT_BEGIN,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
@@ -44,25 +54,28 @@ enum stmt_id {
 /* A member row's columns, as state_member_from_row reads them. */
 #define STATE_MEMBER_COLUMNS                                                                                    \
 	"dn, member_key, payload_hash, remote_id, status, attempts, next_attempt_at, last_error, first_seen, " \
-	"last_synced, updated_at, gone_at"
+	"last_synced, updated_at, gone_at, op, excluded, failures"
 
 static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_GET] =
 		"SELECT " STATE_MEMBER_COLUMNS " FROM members WHERE target = ?1 AND source_id = ?2",
 	[STMT_PENDING] =
-		"INSERT INTO members (target, source_id, dn, member_key, payload_hash, status, attempts,"
-		" first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 1, ?6, ?6)"
+		"INSERT INTO members (target, source_id, dn, member_key, payload_hash, status, op,"
+		" first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?7, ?6, ?6)"
 		" ON CONFLICT (target, source_id) DO UPDATE SET dn = ?3, member_key = ?4, payload_hash = ?5,"
-		" status = 'pending', attempts = attempts + 1, updated_at = ?6",
+		" status = 'pending', op = ?7, updated_at = ?6",
+	/* last_synced: when the target last got what we wanted it to have. */
 	[STMT_OUTCOME] =
-		"INSERT INTO members (target, source_id, dn, member_key, payload_hash, remote_id, status, attempts,"
-		" next_attempt_at, last_error, first_seen, last_synced, updated_at)"
-		" VALUES (?1, ?2, coalesce(?9, ''), ?10, ?4, ?5, ?3, CASE WHEN ?3 = 'synced' THEN 0 ELSE 1 END,"
-		" ?7, ?6, ?8, CASE WHEN ?3 = 'synced' THEN ?8 END, ?8)"
-		" ON CONFLICT (target, source_id) DO UPDATE SET status = ?3, payload_hash = ?4,"
-		" remote_id = coalesce(?5, remote_id), last_error = ?6, next_attempt_at = ?7,"
-		" attempts = CASE WHEN ?3 = 'synced' THEN 0 ELSE attempts END,"
-		" last_synced = CASE WHEN ?3 = 'synced' THEN ?8 ELSE last_synced END, updated_at = ?8",
+		"INSERT INTO members (target, source_id, dn, member_key, payload_hash, remote_id, status, op,"
+		" attempts, failures, next_attempt_at, last_error, first_seen, last_synced, updated_at)"
+		" VALUES (?1, ?2, coalesce(?9, ''), ?10, ?4, ?5, ?3, ?11, ?12, ?13, ?7, ?6, ?8,"
+		" CASE WHEN ?3 IN ('synced', 'disabled', 'deleted') THEN ?8 END, ?8)"
+		" ON CONFLICT (target, source_id) DO UPDATE SET status = ?3, op = ?11,"
+		" payload_hash = coalesce(?4, payload_hash), remote_id = coalesce(?5, remote_id), last_error = ?6,"
+		" next_attempt_at = ?7, attempts = ?12, failures = ?13,"
+		" member_key = coalesce(?10, member_key),"
+		" last_synced = CASE WHEN ?3 IN ('synced', 'disabled', 'deleted') THEN ?8 ELSE last_synced END,"
+		" updated_at = ?8",
 	[STMT_INVALID] =
 		"INSERT INTO members (target, source_id, dn, status, attempts, last_error, first_seen, updated_at)"
 		" VALUES (?1, ?2, ?3, 'invalid', 0, ?4, ?5, ?5)"
@@ -72,8 +85,8 @@ static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_CLEAR_ERROR] =
 		"UPDATE members SET last_error = NULL, updated_at = ?3 WHERE target = ?1 AND source_id = ?2",
 	[STMT_RUN] =
-		"INSERT INTO runs (started_at, finished_at, result, entries, adds, skipped, failed)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		"INSERT INTO runs (started_at, finished_at, result, entries, adds, updates, deprovisions, skipped,"
+		" failed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[STMT_COUNT] = "SELECT count(*) FROM members WHERE target = ?1 AND status = ?2",
 	[STMT_IDENTITY_GET] = "SELECT remote_id FROM identities WHERE target = ?1 AND lookup_key = ?2",
 	[STMT_IDENTITY_PUT] =
@@ -96,6 +109,32 @@ static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_GONE] = "UPDATE members SET gone_at = ?2, updated_at = ?2 WHERE source_id = ?1 AND gone_at IS NULL",
 	[STMT_BACK] = "UPDATE members SET gone_at = NULL, updated_at = ?2 WHERE source_id = ?1 AND gone_at IS NOT NULL",
 	[STMT_RENAME] = "UPDATE members SET dn = ?2, updated_at = ?3 WHERE source_id = ?1 AND dn <> ?2",
+	[STMT_EXCLUDED] =
+		"UPDATE members SET excluded = ?3, updated_at = ?4 WHERE target = ?1 AND source_id = ?2",
+	[STMT_LEAVING] =
+		"SELECT target, source_id, " STATE_MEMBER_COLUMNS " FROM members WHERE target = ?1"
+		" AND (gone_at IS NOT NULL OR excluded IS NOT NULL) AND status <> 'deleted'",
+	[STMT_HOLD_GET] =
+		"SELECT held_at, count, members, lim, approved_at, plan FROM holds WHERE target = ?1",
+	[STMT_HOLD_SET] =
+		"INSERT INTO holds (target, held_at, count, members, lim, approved_at, plan)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)"
+		" ON CONFLICT (target) DO UPDATE SET held_at = ?2, count = ?3, members = ?4, lim = ?5,"
+		" approved_at = NULL, plan = ?6",
+	[STMT_HOLD_APPROVE] = "UPDATE holds SET approved_at = ?2 WHERE target = ?1",
+	[STMT_HOLD_DELETE] = "DELETE FROM holds WHERE target = ?1",
+	[STMT_TSTATUS_GET] =
+		"SELECT last_cycle_at, last_result, last_error, last_error_at FROM target_status WHERE target = ?1",
+	[STMT_TSTATUS_SET] =
+		"INSERT INTO target_status (target, last_cycle_at, last_result, last_error, last_error_at)"
+		" VALUES (?1, ?2, ?3, ?4, CASE WHEN ?4 IS NOT NULL THEN ?2 END)"
+		" ON CONFLICT (target) DO UPDATE SET last_cycle_at = ?2, last_result = ?3,"
+		" last_error = coalesce(?4, last_error),"
+		" last_error_at = CASE WHEN ?4 IS NOT NULL THEN ?2 ELSE last_error_at END",
+	[STMT_COUNT_ALL] = "SELECT status, count(*) FROM members WHERE target = ?1 GROUP BY status",
+	[STMT_LAST_RUN] =
+		"SELECT started_at, finished_at, result, entries, adds, updates, deprovisions, skipped, failed"
+		" FROM runs ORDER BY id DESC LIMIT 1",
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
@@ -104,7 +143,8 @@ static const char *const stmt_sql[STMT__MAX] = {
 /* What --dry-run may prepare on a read-only database. */
 static const bool stmt_readonly[STMT__MAX] = {
 	[STMT_GET] = true, [STMT_COUNT] = true, [STMT_IDENTITY_GET] = true, [STMT_PAUSE_GET] = true,
-	[STMT_CURSOR_GET] = true, [STMT_KNOWN] = true, [STMT_DUE] = true,
+	[STMT_CURSOR_GET] = true, [STMT_KNOWN] = true, [STMT_DUE] = true, [STMT_LEAVING] = true,
+	[STMT_HOLD_GET] = true, [STMT_TSTATUS_GET] = true, [STMT_COUNT_ALL] = true, [STMT_LAST_RUN] = true,
 };
 
 /* Each step is one transaction; user_version records how far we are. */
@@ -160,6 +200,59 @@ static const char *const migrations[] = {
 	/* 3: entries that left the directory (or the search) */
 	"ALTER TABLE members ADD COLUMN gone_at INTEGER;"
 	"CREATE INDEX members_source_id ON members (source_id);",
+	/* 4: updates, deprovisioning, quarantine, holds. SQLite cannot alter
+	 * a CHECK constraint: the members table is rebuilt. */
+	"CREATE TABLE members_v4 ("
+	"  target TEXT NOT NULL,"
+	"  source_id TEXT NOT NULL,"
+	"  dn TEXT NOT NULL,"
+	"  member_key TEXT,"
+	"  payload_hash TEXT,"
+	"  remote_id TEXT,"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'synced', 'failed', 'invalid', 'quarantined',"
+	"    'disabled', 'deleted')),"
+	"  op TEXT CHECK (op IN ('add', 'update', 'disable', 'enable', 'delete', 'lookup')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER,"
+	"  last_error TEXT,"
+	"  excluded TEXT,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_synced INTEGER,"
+	"  updated_at INTEGER NOT NULL,"
+	"  gone_at INTEGER,"
+	"  PRIMARY KEY (target, source_id)"
+	") WITHOUT ROWID;"
+	/* Attempts used to count sends, pending ones included; now they count
+	 * failures in a row, which only failed rows have. */
+	"INSERT INTO members_v4 (target, source_id, dn, member_key, payload_hash, remote_id, status, attempts,"
+	"  next_attempt_at, last_error, first_seen, last_synced, updated_at, gone_at)"
+	"  SELECT target, source_id, dn, member_key, payload_hash, remote_id, status,"
+	"  CASE WHEN status = 'failed' THEN attempts ELSE 0 END, next_attempt_at, last_error, first_seen,"
+	"  last_synced, updated_at, gone_at FROM members;"
+	"DROP TABLE members;"
+	"ALTER TABLE members_v4 RENAME TO members;"
+	"CREATE INDEX members_status ON members (target, status);"
+	"CREATE INDEX members_source_id ON members (source_id);"
+	"CREATE INDEX members_key ON members (target, member_key);"
+	"ALTER TABLE runs ADD COLUMN updates INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN deprovisions INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE holds ("
+	"  target TEXT PRIMARY KEY,"
+	"  held_at INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  members INTEGER NOT NULL,"
+	"  lim INTEGER NOT NULL,"
+	"  approved_at INTEGER,"
+	"  plan TEXT NOT NULL"
+	");"
+	"CREATE TABLE target_status ("
+	"  target TEXT PRIMARY KEY,"
+	"  last_cycle_at INTEGER NOT NULL,"
+	"  last_result TEXT NOT NULL,"
+	"  last_error TEXT,"
+	"  last_error_at INTEGER"
+	");",
 };
 
 struct state {
@@ -168,24 +261,31 @@ struct state {
 	bool readonly;
 };
 
-static const char *const status_names[] = {
-	[MEMBER_PENDING] = "pending", [MEMBER_SYNCED] = "synced",
-	[MEMBER_FAILED] = "failed", [MEMBER_INVALID] = "invalid",
+static const char *const status_names[MEMBER__COUNT] = {
+	[MEMBER_PENDING] = "pending", [MEMBER_SYNCED] = "synced", [MEMBER_FAILED] = "failed",
+	[MEMBER_INVALID] = "invalid", [MEMBER_QUARANTINED] = "quarantined", [MEMBER_DISABLED] = "disabled",
+	[MEMBER_DELETED] = "deleted",
 };
 
 const char *member_status_name(enum member_status s)
 {
-	return status_names[s];
+	return s < MEMBER__COUNT ? status_names[s] : "?";
+}
+
+int member_status_from_name(const char *s)
+{
+	for (int i = 0; i < MEMBER__COUNT; i++)
+		if (s && strcmp(s, status_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 static enum member_status status_from_name(const char *s)
 {
-	for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
-		if (s && strcmp(s, status_names[i]) == 0)
-			return (enum member_status)i;
-	/* The CHECK constraint makes this unreachable unless someone edits
-	 * the database by hand; retrying is the safe reading. */
-	return MEMBER_FAILED;
+	int st = member_status_from_name(s);
+	/* The CHECK constraint makes -1 unreachable unless someone edits the
+	 * database by hand; retrying is the safe reading. */
+	return st < 0 ? MEMBER_FAILED : (enum member_status)st;
 }
 
 const char *state_errmsg(struct state *st)
@@ -363,6 +463,30 @@ static void state_member_from_row(sqlite3_stmt *s, int first, struct state_membe
 	m->last_synced = sqlite3_column_int64(s, first + 9);
 	m->updated_at = sqlite3_column_int64(s, first + 10);
 	m->gone_at = sqlite3_column_int64(s, first + 11);
+	m->op = column_dup(s, first + 12);
+	m->excluded = column_dup(s, first + 13);
+	m->failures = sqlite3_column_int(s, first + 14);
+}
+
+/* Hands each row of s (target, source_id, then the member columns) to fn,
+ * then finalizes s when it was prepared for this one call. */
+static int state_foreach_rows(sqlite3_stmt *s, bool one_off, void (*fn)(void *ud, const struct state_member *m),
+			      void *ud)
+{
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct state_member m;
+		state_member_from_row(s, 2, &m);
+		m.target = column_dup(s, 0);
+		m.source_id = column_dup(s, 1);
+		fn(ud, &m);
+		state_member_clear(&m);
+	}
+	if (one_off)
+		sqlite3_finalize(s);
+	else
+		sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 int state_foreach_member(struct state *st, const char *target, int status,
@@ -378,17 +502,7 @@ int state_foreach_member(struct state *st, const char *target, int status,
 		bind_text(s, 1, target);
 	if (status >= 0)
 		bind_text(s, 2, member_status_name((enum member_status)status));
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct state_member m;
-		state_member_from_row(s, 2, &m);
-		m.target = column_dup(s, 0);
-		m.source_id = column_dup(s, 1);
-		fn(ud, &m);
-		state_member_clear(&m);
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return state_foreach_rows(s, true, fn, ud);
 }
 
 int state_get_member(struct state *st, const char *target, const char *source_id, struct state_member *m)
@@ -421,6 +535,8 @@ void state_member_clear(struct state_member *m)
 	free(m->payload_hash);
 	free(m->remote_id);
 	free(m->last_error);
+	free(m->op);
+	free(m->excluded);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -440,7 +556,7 @@ int state_rollback(struct state *st)
 }
 
 int state_mark_pending(struct state *st, const char *target, const char *source_id, const char *dn,
-		       const char *member_key, const char *payload_hash, int64_t now)
+		       const char *member_key, const char *payload_hash, const char *op, int64_t now)
 {
 	sqlite3_stmt *s = state_stmt(st, STMT_PENDING);
 	bind_text(s, 1, target);
@@ -449,6 +565,7 @@ int state_mark_pending(struct state *st, const char *target, const char *source_
 	bind_text(s, 4, member_key);
 	bind_text(s, 5, payload_hash);
 	sqlite3_bind_int64(s, 6, now);
+	bind_text(s, 7, op ? op : "add");
 	return state_step_done(s);
 }
 
@@ -469,6 +586,11 @@ int state_record_outcome(struct state *st, const char *target, const char *sourc
 	sqlite3_bind_int64(s, 8, now);
 	bind_text(s, 9, o->dn);
 	bind_text(s, 10, o->member_key);
+	bool has_op = o->status == MEMBER_PENDING || o->status == MEMBER_FAILED || o->status == MEMBER_INVALID ||
+		      o->status == MEMBER_QUARANTINED;
+	bind_text(s, 11, has_op ? (o->op ? o->op : "add") : NULL);
+	sqlite3_bind_int(s, 12, o->attempts);
+	sqlite3_bind_int(s, 13, o->failures);
 	return state_step_done(s);
 }
 
@@ -501,8 +623,10 @@ int state_record_run(struct state *st, const struct state_run *run)
 	bind_text(s, 3, run->result);
 	sqlite3_bind_int64(s, 4, run->entries);
 	sqlite3_bind_int64(s, 5, run->adds);
-	sqlite3_bind_int64(s, 6, run->skipped);
-	sqlite3_bind_int64(s, 7, run->failed);
+	sqlite3_bind_int64(s, 6, run->updates);
+	sqlite3_bind_int64(s, 7, run->deprovisions);
+	sqlite3_bind_int64(s, 8, run->skipped);
+	sqlite3_bind_int64(s, 9, run->failed);
 	return state_step_done(s);
 }
 
@@ -640,4 +764,218 @@ int state_set_dn(struct state *st, const char *source_id, const char *dn, int64_
 	bind_text(s, 2, dn);
 	sqlite3_bind_int64(s, 3, now);
 	return state_step_done(s);
+}
+
+int state_set_excluded(struct state *st, const char *target, const char *source_id, const char *reason,
+		       int64_t now)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_EXCLUDED);
+	bind_text(s, 1, target);
+	bind_text(s, 2, source_id);
+	bind_text(s, 3, reason);
+	sqlite3_bind_int64(s, 4, now);
+	return state_step_done(s);
+}
+
+int state_foreach_leaving(struct state *st, const char *target,
+			  void (*fn)(void *ud, const struct state_member *m), void *ud)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_LEAVING);
+	bind_text(s, 1, target);
+	return state_foreach_rows(s, false, fn, ud);
+}
+
+void state_hold_clear(struct state_hold *h)
+{
+	free(h->plan);
+	memset(h, 0, sizeof(*h));
+}
+
+static void state_hold_from_row(sqlite3_stmt *s, int first, struct state_hold *h)
+{
+	h->held_at = sqlite3_column_int64(s, first);
+	h->count = (long)sqlite3_column_int64(s, first + 1);
+	h->members = (long)sqlite3_column_int64(s, first + 2);
+	h->limit = (long)sqlite3_column_int64(s, first + 3);
+	h->approved_at = sqlite3_column_int64(s, first + 4);
+	h->plan = column_dup(s, first + 5);
+}
+
+int state_hold_get(struct state *st, const char *target, struct state_hold *h)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_HOLD_GET);
+	bind_text(s, 1, target);
+	memset(h, 0, sizeof(*h));
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		state_hold_from_row(s, 0, h);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int state_hold_set(struct state *st, const char *target, const struct state_hold *h)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_HOLD_SET);
+	bind_text(s, 1, target);
+	sqlite3_bind_int64(s, 2, h->held_at);
+	sqlite3_bind_int64(s, 3, h->count);
+	sqlite3_bind_int64(s, 4, h->members);
+	sqlite3_bind_int64(s, 5, h->limit);
+	bind_text(s, 6, h->plan ? h->plan : "[]");
+	return state_step_done(s);
+}
+
+int state_hold_approve(struct state *st, const char *target, int64_t now)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_HOLD_APPROVE);
+	bind_text(s, 1, target);
+	sqlite3_bind_int64(s, 2, now);
+	int r = state_step_done(s);
+	return r < 0 ? r : sqlite3_changes(st->db) ? 0 : -ENOENT;
+}
+
+int state_hold_delete(struct state *st, const char *target)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_HOLD_DELETE);
+	bind_text(s, 1, target);
+	return state_step_done(s);
+}
+
+int state_foreach_hold(struct state *st, void (*fn)(void *ud, const char *target, const struct state_hold *h),
+		       void *ud)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT target, held_at, count, members, lim, approved_at, plan FROM holds"
+			       " ORDER BY target",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct state_hold h;
+		state_hold_from_row(s, 1, &h);
+		fn(ud, (const char *)sqlite3_column_text(s, 0), &h);
+		state_hold_clear(&h);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int state_target_status_set(struct state *st, const char *target, const struct state_target_status *ts)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_TSTATUS_SET);
+	bind_text(s, 1, target);
+	sqlite3_bind_int64(s, 2, ts->last_cycle_at);
+	bind_text(s, 3, ts->last_result);
+	bind_text(s, 4, ts->last_error);
+	return state_step_done(s);
+}
+
+int state_target_status_get(struct state *st, const char *target, struct state_target_status *ts, char **result,
+			    char **error)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_TSTATUS_GET);
+	bind_text(s, 1, target);
+	memset(ts, 0, sizeof(*ts));
+	*result = *error = NULL;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ts->last_cycle_at = sqlite3_column_int64(s, 0);
+		ts->last_result = *result = column_dup(s, 1);
+		ts->last_error = *error = column_dup(s, 2);
+		ts->last_error_at = sqlite3_column_int64(s, 3);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+/* The WHERE clause naming one member the way operators do: by source id,
+ * DN (as typed, any case) or member key. */
+#define STATE_MEMBER_MATCH "(source_id = ?2 OR dn = ?2 COLLATE NOCASE OR member_key = ?2)"
+
+/* Runs a one-off writing statement with ?1 = target (or NULL: any) and
+ * ?2 = member (or NULL: any), and ?3 = now when the SQL uses it. */
+static int state_exec_member(struct state *st, const char *sql, const char *target, const char *member,
+			     int64_t now, long *rows)
+{
+	sqlite3_stmt *s;
+	*rows = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	bind_text(s, 1, target);
+	bind_text(s, 2, member);
+	if (sqlite3_bind_parameter_count(s) >= 3)
+		sqlite3_bind_int64(s, 3, now);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	*rows = (long)sqlite3_changes(st->db);
+	return 0;
+}
+
+int state_release(struct state *st, const char *target, const char *member, int64_t now, long *rows)
+{
+	return state_exec_member(st,
+				 "UPDATE members SET status = 'failed', next_attempt_at = 0, attempts = 0,"
+				 " failures = 0, updated_at = ?3"
+				 " WHERE status IN ('failed', 'quarantined') AND (?1 IS NULL OR target = ?1)"
+				 " AND (?2 IS NULL OR " STATE_MEMBER_MATCH ")",
+				 target, member, now, rows);
+}
+
+int state_forget(struct state *st, const char *target, const char *member, long *rows)
+{
+	return state_exec_member(st,
+				 "DELETE FROM members WHERE (?1 IS NULL OR target = ?1) AND " STATE_MEMBER_MATCH,
+				 target, member, 0, rows);
+}
+
+int state_find_member(struct state *st, const char *member,
+		      void (*fn)(void *ud, const struct state_member *m), void *ud)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT target, source_id, " STATE_MEMBER_COLUMNS " FROM members"
+			       " WHERE " STATE_MEMBER_MATCH " ORDER BY target",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	bind_text(s, 2, member);
+	return state_foreach_rows(s, true, fn, ud);
+}
+
+int state_count_all(struct state *st, const char *target, long counts[MEMBER__COUNT])
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_COUNT_ALL);
+	bind_text(s, 1, target);
+	memset(counts, 0, MEMBER__COUNT * sizeof(*counts));
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int i = member_status_from_name((const char *)sqlite3_column_text(s, 0));
+		if (i >= 0)
+			counts[i] = (long)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int state_last_run(struct state *st, struct state_run *run, char **result)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_LAST_RUN);
+	memset(run, 0, sizeof(*run));
+	*result = NULL;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		run->started_at = sqlite3_column_int64(s, 0);
+		run->finished_at = sqlite3_column_int64(s, 1);
+		run->result = *result = column_dup(s, 2);
+		run->entries = (long)sqlite3_column_int64(s, 3);
+		run->adds = (long)sqlite3_column_int64(s, 4);
+		run->updates = (long)sqlite3_column_int64(s, 5);
+		run->deprovisions = (long)sqlite3_column_int64(s, 6);
+		run->skipped = (long)sqlite3_column_int64(s, 7);
+		run->failed = (long)sqlite3_column_int64(s, 8);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }

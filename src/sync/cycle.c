@@ -97,7 +97,7 @@ static int cycle_on_entry(void *ud, const struct entry *e)
 			strmap_put(c->renamed, e->id, xstrdup(e->dn));
 		}
 		if (e->disabled || !cycle_in_scope(c, i, e)) {
-			plan_exclude(p, e, r == 0 ? &ex : NULL, e->disabled ? PLAN_DISABLED : PLAN_OUT_OF_SCOPE);
+			plan_exclude(p, e, r == 0 ? &ex : NULL, e->disabled ? PLAN_DISABLED : PLAN_OUT_OF_SCOPE, now);
 		} else {
 			struct mapped m = { 0 };
 			mapping_apply(t->mapping, e, &m);
@@ -182,30 +182,39 @@ static void cycle_log_summary(struct cycle *c)
 	if (r->skipped_entries)
 		sbuf_addf(&sb, ", %zu unusable", r->skipped_entries);
 	if (r->gone)
-		sbuf_addf(&sb, ", %zu members' entries gone from the directory (kept at the targets: "
-				 "deprovisioning is not configured)",
-			    r->gone);
+		sbuf_addf(&sb, ", %zu members' entries gone from the directory", r->gone);
 	if (!r->source_ok)
-		sbuf_addf(&sb, "; adds and updates only, nothing treated as gone");
+		sbuf_addf(&sb, "; adds and updates only, nothing deprovisioned");
 	for (size_t i = 0; i < c->n_targets; i++) {
 		const struct plan *p = c->plans[i];
 		if (!p)
 			continue;
 		const struct push_stats *s = c->pushes[i] ? push_get_stats(c->pushes[i]) : NULL;
-		sbuf_addf(&sb, "; %s: %zu added, %zu already there, %zu rejected, %zu failed, %zu invalid, "
-				 "%zu unchanged",
-			    p->target->name, s ? s->added : 0, s ? s->duplicate : 0, s ? s->rejected : 0,
-			    s ? s->failed : 0, p->counts.invalid_new + p->counts.invalid_known, p->counts.unchanged);
-		if (p->counts.stale)
-			sbuf_addf(&sb, ", %zu changed but not updatable", p->counts.stale);
-		if (p->counts.disabled)
-			sbuf_addf(&sb, ", %zu disabled", p->counts.disabled);
-		if (p->counts.out_of_scope)
-			sbuf_addf(&sb, ", %zu not in its groups", p->counts.out_of_scope);
-		if (p->counts.excluded_present)
-			sbuf_addf(&sb, " (%zu of them kept at the target)", p->counts.excluded_present);
-		if (p->counts.waiting)
-			sbuf_addf(&sb, ", %zu waiting to retry", p->counts.waiting);
+		const struct plan_counts *pc = &p->counts;
+		sbuf_addf(&sb, "; %s: %zu added, %zu already there, %zu updated, %zu rejected, %zu failed, "
+				 "%zu invalid, %zu unchanged",
+			    p->target->name, s ? s->added + s->found : 0, s ? s->duplicate : 0, s ? s->updated : 0,
+			    s ? s->rejected : 0, s ? s->failed : 0, pc->invalid_new + pc->invalid_known, pc->unchanged);
+		if (s && (s->disabled || s->deleted || s->enabled))
+			sbuf_addf(&sb, ", %zu disabled, %zu deleted, %zu enabled again", s->disabled, s->deleted,
+				    s->enabled);
+		if (pc->held)
+			sbuf_addf(&sb, ", %zu deprovisions HELD (over max_deprovision %ld; 'membersync approve %s')",
+				    pc->held, p->limit, p->target->name);
+		if (pc->blocked)
+			sbuf_addf(&sb, ", %zu deprovisions not planned (%s)", pc->blocked, p->blocked_why);
+		if (pc->stale)
+			sbuf_addf(&sb, ", %zu changed but not updatable", pc->stale);
+		if (pc->disabled)
+			sbuf_addf(&sb, ", %zu disabled in the directory", pc->disabled);
+		if (pc->out_of_scope)
+			sbuf_addf(&sb, ", %zu not in its groups", pc->out_of_scope);
+		if (pc->kept)
+			sbuf_addf(&sb, ", %zu leaving members kept (deprovision = none)", pc->kept);
+		if (pc->waiting)
+			sbuf_addf(&sb, ", %zu waiting to retry", pc->waiting);
+		if (pc->quarantined || (s && s->quarantined))
+			sbuf_addf(&sb, ", %zu quarantined", pc->quarantined + (s ? s->quarantined : 0));
 		if (s && s->throttled)
 			sbuf_addf(&sb, ", %zu throttled answers", s->throttled);
 		if (s && s->retries)
@@ -235,14 +244,46 @@ static void cycle_tally(struct cycle *c)
 		r->waiting += p->counts.waiting;
 		r->disabled += p->counts.disabled;
 		r->out_of_scope += p->counts.out_of_scope;
+		r->held += p->counts.held;
+		r->blocked += p->counts.blocked;
+		r->quarantined += p->counts.quarantined;
+		r->work |= plan_has_work(p);
 		if (!c->pushes[i])
 			continue;
 		const struct push_stats *s = push_get_stats(c->pushes[i]);
 		r->not_attempted += s->total - s->finished;
 		r->added += s->added;
 		r->duplicate += s->duplicate;
+		r->found += s->found;
+		r->updated += s->updated;
+		r->enabled += s->enabled;
+		r->disabled_at_target += s->disabled;
+		r->deleted += s->deleted;
 		r->rejected += s->rejected;
 		r->failed += s->failed;
+		r->quarantined += s->quarantined;
+	}
+}
+
+/* Per target, for `membersync status`. */
+static void cycle_record_targets(struct cycle *c)
+{
+	struct state *st = c->params.state;
+	int64_t now = time_now_unix();
+	for (size_t i = 0; i < c->n_targets; i++) {
+		const struct plan *p = c->plans[i];
+		if (!p)
+			continue;
+		const struct push_stats *s = c->pushes[i] ? push_get_stats(c->pushes[i]) : NULL;
+		struct state_target_status ts = {
+			.last_cycle_at = now,
+			.last_result = s && s->paused ? "paused" : c->report.stopped ? "stopped" : p->held ? "held"
+				       : s && s->failed ? "partial" : !c->report.source_ok ? "source-failed" : "ok",
+			.last_error = s ? s->last_error : NULL,
+		};
+		if (state_target_status_set(st, p->target->name, &ts) < 0)
+			log_warning(c->params.log, "%s: cannot record the cycle's result in the state database: %s",
+				    p->target->name, state_errmsg(st));
 	}
 }
 
@@ -294,12 +335,15 @@ static int cycle_on_finish(sd_event_source *s, void *ud)
 		struct state_run run = {
 			.started_at = c->started_at, .finished_at = time_now_unix(),
 			.result = !r->source_ok ? "source-failed" : r->stopped ? "stopped" : r->failed ? "partial" : "ok",
-			.entries = (long)r->entries, .adds = (long)(r->added + r->duplicate),
+			.entries = (long)r->entries, .adds = (long)(r->added + r->duplicate + r->found),
+			.updates = (long)(r->updated + r->enabled),
+			.deprovisions = (long)(r->disabled_at_target + r->deleted),
 			.skipped = (long)(r->invalid_new + r->rejected), .failed = (long)r->failed,
 		};
 		if (state_record_run(c->params.state, &run) < 0)
 			log_warning(c->params.log, "cannot record the run in the state database: %s",
 				    state_errmsg(c->params.state));
+		cycle_record_targets(c);
 		cycle_commit_cursor(c);
 	}
 	c->params.done(c->params.ud, r);
@@ -432,10 +476,10 @@ static void cycle_record_gone(struct cycle *c)
 		for (size_t t = 0; t < c->n_targets && !named; t++)
 			if (state_get_member(st, c->params.conf->targets[t]->name, gone[i], &m) == 0) {
 				struct log_fields f = { .message_id = MSGID_MEMBER_GONE, .dn = m.dn,
-							.action = "gone", .result = "kept" };
+							.action = "gone", .result = "gone" };
 				log_event(c->params.log, LOG_NOTICE, &f,
-					  "%s (id %s) left the directory or the search; %ld target%s keep it: "
-					  "deprovisioning is not configured",
+					  "%s (id %s) left the directory or the search (%ld target%s had it; each "
+					  "target's deprovision policy decides)",
 					  m.dn, gone[i], rows, rows == 1 ? "" : "s");
 				state_member_clear(&m);
 				named = true;
@@ -461,6 +505,120 @@ out:
 	strv_free(gone);
 	strv_free(back);
 	strv_free(renamed);
+}
+
+/* Keeps the target's hold in step with its plan: a plan over
+ * max_deprovision is stored and logged for an operator; a hold that was
+ * approved and used, or is no longer needed, goes. */
+static void cycle_record_hold(struct cycle *c, const struct plan *p, bool held_before)
+{
+	struct state *st = c->params.state;
+	const char *tname = p->target->name;
+	int r = 0;
+
+	if (p->held) {
+		long counts[MEMBER__COUNT];
+		state_count_all(st, tname, counts);
+		struct state_hold h = {
+			.held_at = time_now_unix(), .count = (long)p->counts.held,
+			.members = counts[MEMBER_SYNCED] + counts[MEMBER_DISABLED], .limit = p->limit,
+			.plan = plan_held_json(p),
+		};
+		r = state_hold_set(st, tname, &h);
+		struct log_fields f = { .message_id = MSGID_TARGET_HELD, .target = tname, .action = "deprovision",
+					.result = "held" };
+		log_event(c->params.log, LOG_WARNING, &f,
+			  "%s: %zu deprovisions planned, more than max_deprovision allows (%ld of %ld members); none "
+			  "carried out. 'membersync plan' shows them, 'membersync approve %s' lets them run once",
+			  tname, p->counts.held, p->limit, h.members, tname);
+		size_t shown = 0;
+		for (size_t i = 0; i < p->n && shown < CYCLE_GONE_LOGGED; i++) {
+			const struct action *a = &p->actions[i];
+			if (a->kind != ACTION_HELD)
+				continue;
+			struct log_fields af = { .message_id = MSGID_TARGET_HELD, .target = tname, .dn = a->dn,
+						 .member = a->key, .action = push_op_name(a->op), .result = "held" };
+			log_event(c->params.log, LOG_NOTICE, &af, "%s: held: %s %s (%s): %s", tname,
+				  push_op_name(a->op), a->key ? a->key : "-", a->dn, a->reason);
+			shown++;
+		}
+		state_hold_clear(&h);
+	} else if (held_before && !p->counts.blocked) {
+		r = state_hold_delete(st, tname);
+		if (p->approved)
+			log_notice(c->params.log, "%s: carrying out %zu deprovisions an operator approved", tname,
+				   p->counts.push[OP_DISABLE] + p->counts.push[OP_DELETE]);
+	}
+	if (r < 0)
+		log_error(c->params.log, "%s: cannot record the deprovisioning hold: %s", tname, state_errmsg(st));
+}
+
+struct cycle_leaving {
+	struct cycle *c;
+	struct plan *plan;
+	struct strmap *planned;
+	int64_t now;
+};
+
+static void cycle_leaving_row(void *ud, const struct state_member *m)
+{
+	struct cycle_leaving *l = ud;
+	/* Seen in this read: planned with its entry already. */
+	if (strmap_contains(l->c->seen, m->source_id) || strmap_contains(l->planned, m->source_id))
+		return;
+	strmap_put(l->planned, m->source_id, NULL);
+	plan_leaving(l->plan, m, m->gone_at || !m->excluded ? "left the directory (or the search)" : m->excluded,
+		     l->now);
+}
+
+/* Members a target may still have although their entries left the
+ * directory or the target's scope: deprovision candidates, decided on by
+ * plan_finish under the target's policy and max_deprovision. */
+static void cycle_plan_leaving(struct cycle *c)
+{
+	struct state *st = c->params.state;
+	size_t n_gone;
+	char **gone = cycle_keys(c->gone, &n_gone);
+
+	for (size_t i = 0; i < c->n_targets; i++) {
+		struct plan *p = c->plans[i];
+		if (!p)
+			continue;
+		const char *tname = p->target->name;
+		struct cycle_leaving l = { c, p, strmap_new(), time_now_unix() };
+		if (state_foreach_leaving(st, tname, cycle_leaving_row, &l) < 0)
+			log_error(c->params.log, "%s: cannot list members leaving the target: %s", tname,
+				  state_errmsg(st));
+		/* A dry run records nothing, so this read's departures are not
+		 * marked gone in the cache yet. */
+		for (size_t g = 0; g < n_gone; g++) {
+			struct state_member m;
+			if (state_get_member(st, tname, gone[g], &m) < 0)
+				continue;
+			if (!m.gone_at)
+				m.gone_at = l.now;
+			cycle_leaving_row(&l, &m);
+			state_member_clear(&m);
+		}
+		strmap_free(l.planned);
+
+		long counts[MEMBER__COUNT];
+		struct state_hold hold;
+		bool held_before = state_hold_get(st, tname, &hold) == 0;
+		state_count_all(st, tname, counts);
+		struct plan_limits lim = {
+			.read_complete = c->report.source_ok,
+			.read_empty = c->report.source_ok && !c->read.incremental && !c->params.batch &&
+				      c->read.entries == 0,
+			.members = counts[MEMBER_SYNCED] + counts[MEMBER_DISABLED],
+			.hold = held_before ? &hold : NULL,
+		};
+		plan_finish(p, &lim);
+		if (!c->params.dry_run)
+			cycle_record_hold(c, p, held_before);
+		state_hold_clear(&hold);
+	}
+	strv_free(gone);
 }
 
 static void cycle_read(struct cycle *c)
@@ -547,13 +705,14 @@ struct cycle *cycle_start(const struct cycle_params *params)
 	}
 	cycle_status(c, "cycle %u: reading the directory", params->number);
 	cycle_read(c);
+	cycle_plan_leaving(c);
 	if (!c->report.source_ok) {
 		/* Members read before the failure are real; their adds are
 		 * safe. Nothing here ever removes members, and later
 		 * deprovisioning must look at source_ok. */
 		sd_notifyf(0, "STATUS=cycle %u: the directory read did not complete; adds and updates only",
 			   params->number);
-		if (c->read.entries == 0) {
+		if (c->read.entries == 0 && !params->dry_run) {
 			cycle_check_finished(c);
 			return c;
 		}
@@ -561,7 +720,7 @@ struct cycle *cycle_start(const struct cycle_params *params)
 	if (params->dry_run) {
 		for (size_t i = 0; i < c->n_targets; i++)
 			if (c->plans[i])
-				plan_print(c->plans[i], params->plan_out);
+				plan_print(c->plans[i], params->plan_out, !params->plan_counts_only);
 		fflush(params->plan_out);
 		cycle_check_finished(c);
 		return c;

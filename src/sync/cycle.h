@@ -28,6 +28,8 @@ struct cycle_report {
 	size_t gone;		/* members whose entry left the directory */
 	size_t disabled, out_of_scope;	/* over all targets */
 	size_t added, duplicate, rejected, failed, invalid_new, unchanged, stale, waiting;
+	size_t found, updated, enabled, disabled_at_target, deleted, quarantined, held, blocked;
+	bool work;		/* some plan had something to do (--check) */
 	bool stopped;		/* cut short by a stop request */
 	size_t not_attempted;	/* adds left unsent (stop, pause) */
 	double seconds;
@@ -43,6 +45,7 @@ struct cycle_params {
 	sd_event *event;
 	unsigned number;
 	bool dry_run;		/* print the plan to plan_out, change nothing */
+	bool plan_counts_only;	/* dry run: print only each target's counts */
 	/* Read everything even if the stored cursor allows reading changes. */
 	bool force_full;
 	/* Live mode: run these collected changes instead of reading. */

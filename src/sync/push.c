@@ -129,21 +129,41 @@ static void push_record_local(struct push *p)
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct action *a = &plan->actions[i];
 		int r;
-		if (a->kind == ACTION_RECORD_INVALID) {
+		switch (a->kind) {
+		case ACTION_RECORD_INVALID:
 			r = state_record_invalid(st, tname, a->source_id, a->dn, a->reason, now);
 			log_event(log, LOG_WARNING, push_fields(&f, p, a, "skip", "invalid", 0, MSGID_MEMBER_INVALID),
 				  "%s: skipping %s: %s", tname, a->dn, a->reason);
-		} else if (a->kind == ACTION_CLEAR_ERROR) {
+			break;
+		case ACTION_CLEAR_ERROR:
 			r = state_clear_error(st, tname, a->source_id, now);
 			log_event(log, LOG_INFO, push_fields(&f, p, a, "skip", "valid", 0, MSGID_MEMBER_VALID),
 				  "%s: %s is valid again", tname, a->dn);
-		} else {
-			/* Nothing to record until updates exist, but whoever looks
-			 * for this member should find why it was left alone. */
-			if (a->kind == ACTION_STALE)
-				log_event(log, LOG_DEBUG,
-					  push_fields(&f, p, a, "update", "unsupported", 0, MSGID_MEMBER_STALE),
-					  "%s: %s (%s) %s", tname, a->key, a->dn, a->reason);
+			break;
+		case ACTION_EXCLUDE:
+			r = state_set_excluded(st, tname, a->source_id, a->reason, now);
+			break;
+		case ACTION_INCLUDE:
+			r = state_set_excluded(st, tname, a->source_id, NULL, now);
+			break;
+		case ACTION_QUARANTINE: {
+			struct state_outcome so = { .status = MEMBER_QUARANTINED, .dn = a->dn, .member_key = a->key,
+						    .error = a->reason, .attempts = a->attempts,
+						    .failures = a->failures };
+			r = state_record_outcome(st, tname, a->source_id, &so, now);
+			p->stats.quarantined++;
+			log_event(log, LOG_WARNING,
+				  push_fields(&f, p, a, "add", "quarantined", 0, MSGID_MEMBER_QUARANTINED),
+				  "%s: %s (%s) is quarantined: %s", tname, a->key, a->dn, a->reason);
+			break;
+		}
+		case ACTION_STALE:
+			/* Nothing to record, but whoever looks for this member
+			 * should find why it was left alone. */
+			log_event(log, LOG_DEBUG, push_fields(&f, p, a, "update", "unsupported", 0, MSGID_MEMBER_STALE),
+				  "%s: %s (%s) %s", tname, a->key, a->dn, a->reason);
+			continue;
+		default:
 			continue;
 		}
 		if (r < 0)
@@ -155,57 +175,156 @@ static void push_record_local(struct push *p)
 	push_txn_end(p);
 }
 
+/* When a member that failed is tried again: exponential backoff over the
+ * failures in a row, with jitter so a target's failures spread out, and
+ * never before the API's own Retry-After. */
+static int64_t push_next_attempt(const struct conf_target *c, int attempts, long retry_after, int64_t now)
+{
+	uint64_t usec = backoff_delay_usec((unsigned)attempts, (uint64_t)(c->retry_backoff * 1e6),
+					   (uint64_t)(c->retry_backoff_max * 1e6), backoff_random());
+	int64_t wait = (int64_t)((usec + 999999u) / 1000000u);
+	if (retry_after > wait)
+		wait = retry_after;
+	return now + wait;
+}
+
+/* The log line and stats for an op that went through. */
+static void push_log_done(struct push *p, const struct action *a, enum push_op op, const struct outcome *o,
+			  int http_status)
+{
+	const char *tname = push_conf(p)->name;
+	struct log_fields f;
+	const char *opn = push_op_name(op);
+	const char *why = o->reason ? o->reason : "";
+	switch (op) {
+	case OP_ADD:
+		if (o->kind == OUTCOME_DUPLICATE) {
+			p->stats.duplicate++;
+			log_event(p->params.log, LOG_INFO,
+				  push_fields(&f, p, a, opn, "duplicate", http_status, MSGID_MEMBER_ADDED),
+				  "%s: %s (%s) is already there; recorded as synced (%s)", tname, a->key, a->dn,
+				  o->reason ? o->reason : "duplicate");
+			return;
+		}
+		p->stats.added++;
+		log_event(p->params.log, LOG_INFO, push_fields(&f, p, a, opn, "ok", http_status, MSGID_MEMBER_ADDED),
+			  "%s: added %s (%s)", tname, a->key, a->dn);
+		return;
+	case OP_LOOKUP:
+		p->stats.found++;
+		log_event(p->params.log, LOG_NOTICE, push_fields(&f, p, a, opn, "found", http_status, MSGID_MEMBER_ADDED),
+			  "%s: the interrupted add of %s (%s) had arrived; recorded as synced, not sent again", tname,
+			  a->key, a->dn);
+		return;
+	case OP_UPDATE:
+	case OP_ENABLE:
+		if (op == OP_UPDATE)
+			p->stats.updated++;
+		else
+			p->stats.enabled++;
+		log_event(p->params.log, LOG_INFO, push_fields(&f, p, a, opn, "ok", http_status, MSGID_MEMBER_UPDATED),
+			  "%s: %s %s (%s): %s", tname, op == OP_UPDATE ? "updated" : "enabled", a->key, a->dn,
+			  a->reason);
+		return;
+	case OP_DISABLE:
+	case OP_DELETE:
+		if (op == OP_DISABLE && o->kind != OUTCOME_ABSENT)
+			p->stats.disabled++;
+		else
+			p->stats.deleted++;
+		log_event(p->params.log, LOG_NOTICE,
+			  push_fields(&f, p, a, opn, o->kind == OUTCOME_ABSENT ? "absent" : "ok", http_status,
+				      MSGID_MEMBER_DEPROVISIONED),
+			  "%s: %s %s (%s): %s%s%s", tname,
+			  o->kind == OUTCOME_ABSENT ? "deprovisioned (already gone at the target)"
+			  : op == OP_DISABLE	    ? "disabled"
+						    : "deleted",
+			  a->key, a->dn, a->reason, *why ? "; " : "", why);
+		return;
+	case OP__COUNT:
+		break;
+	}
+}
+
 /* The member's final outcome for this cycle: state, log, stats. */
 static void push_finish_item(struct push *p, struct pitem *pi, const struct outcome *o, int http_status)
 {
 	const struct conf_target *t = push_conf(p);
 	const struct action *a = pi->action;
+	enum push_op op = pi->it.op;
 	int64_t now = time_now_unix();
 	struct log_fields f;
 	const char *rid = o->remote_id ? o->remote_id : pi->it.remote_id;
 	struct state_outcome so = {
-		.dn = a->dn, .member_key = a->key, .payload_hash = a->hash, .remote_id = rid,
+		.op = push_op_name(op), .dn = a->dn, .member_key = a->key, .payload_hash = a->hash[0] ? a->hash : NULL,
+		.remote_id = rid,
 	};
 
 	switch (o->kind) {
 	case OUTCOME_OK:
-		so.status = MEMBER_SYNCED;
-		p->stats.added++;
-		log_event(p->params.log, LOG_INFO, push_fields(&f, p, a, "add", "ok", http_status, MSGID_MEMBER_ADDED),
-			  "%s: added %s (%s)", t->name, a->key, a->dn);
-		break;
 	case OUTCOME_DUPLICATE:
-		so.status = MEMBER_SYNCED;
-		p->stats.duplicate++;
-		log_event(p->params.log, LOG_INFO,
-			  push_fields(&f, p, a, "add", "duplicate", http_status, MSGID_MEMBER_ADDED),
-			  "%s: %s (%s) is already there; recorded as synced (%s)", t->name, a->key, a->dn,
-			  o->reason ? o->reason : "duplicate");
+	case OUTCOME_ABSENT:	/* only disable and delete finish with it */
+		so.status = op == OP_DELETE || o->kind == OUTCOME_ABSENT ? MEMBER_DELETED
+			    : op == OP_DISABLE				  ? MEMBER_DISABLED
+									  : MEMBER_SYNCED;
+		/* What the target has now: the payload sent, or for a lookup
+		 * and an enable, the one it had (an update follows if it
+		 * changed since). */
+		if (op == OP_LOOKUP || op == OP_ENABLE || op == OP_DISABLE || op == OP_DELETE)
+			so.payload_hash = a->stored_hash;
+		push_log_done(p, a, op, o, http_status);
 		break;
 	case OUTCOME_INVALID:
+		if (op == OP_DISABLE || op == OP_DELETE || op == OP_LOOKUP)
+			goto failed;	/* not about a payload: retrying later is all we can do */
 		so.status = MEMBER_INVALID;
 		so.error = o->reason;
 		p->stats.rejected++;
 		log_event(p->params.log, LOG_WARNING,
-			  push_fields(&f, p, a, "add", "invalid", http_status, MSGID_MEMBER_INVALID),
+			  push_fields(&f, p, a, so.op, "invalid", http_status, MSGID_MEMBER_INVALID),
 			  "%s: %s (%s) was rejected and is skipped until it changes: %s", t->name, a->key, a->dn,
 			  o->reason);
 		break;
 	default:
-		so.status = MEMBER_FAILED;
+	failed:
 		so.error = o->reason;
-		so.next_attempt_at = now + (o->retry_after > 0 ? o->retry_after : 0);
+		if (p->stopping && o->kind == OUTCOME_TRANSIENT) {
+			/* Not the member's failure: the daemon is stopping. */
+			so.status = MEMBER_FAILED;
+			so.attempts = a->attempts;
+			so.failures = a->failures;
+			so.next_attempt_at = now;
+			break;
+		}
+		so.attempts = a->attempts + 1;
+		so.failures = a->failures + (o->kind == OUTCOME_PERMANENT || o->kind == OUTCOME_INVALID);
+		so.next_attempt_at = push_next_attempt(t, so.attempts, o->retry_after, now);
+		so.status = so.failures >= (int)t->max_attempts ? MEMBER_QUARANTINED : MEMBER_FAILED;
 		p->stats.failed++;
-		log_event(p->params.log, LOG_WARNING,
-			  push_fields(&f, p, a, "add", outcome_kind_name(o->kind), http_status, MSGID_MEMBER_FAILED),
-			  "%s: adding %s (%s) failed (%s), will retry next cycle: %s", t->name, a->key, a->dn,
-			  outcome_kind_name(o->kind), o->reason ? o->reason : "no reason given");
+		free(p->stats.last_error);
+		p->stats.last_error = xasprintf("%s %s: %s", so.op, a->key ? a->key : a->dn,
+						o->reason ? o->reason : outcome_kind_name(o->kind));
+		if (so.status == MEMBER_QUARANTINED) {
+			p->stats.quarantined++;
+			log_event(p->params.log, LOG_ERR,
+				  push_fields(&f, p, a, so.op, "quarantined", http_status, MSGID_MEMBER_QUARANTINED),
+				  "%s: %s of %s (%s) failed %d times (%s); quarantined until 'membersync retry': %s",
+				  t->name, so.op, a->key, a->dn, so.failures, outcome_kind_name(o->kind),
+				  o->reason ? o->reason : "no reason given");
+		} else {
+			log_event(p->params.log, LOG_WARNING,
+				  push_fields(&f, p, a, so.op, outcome_kind_name(o->kind), http_status,
+					      MSGID_MEMBER_FAILED),
+				  "%s: %s of %s (%s) failed (%s), will retry in %lld s: %s", t->name, so.op, a->key,
+				  a->dn, outcome_kind_name(o->kind), (long long)(so.next_attempt_at - now),
+				  o->reason ? o->reason : "no reason given");
+		}
 		break;
 	}
 	push_txn_begin(p);
 	if (state_record_outcome(p->params.state, t->name, a->source_id, &so, now) < 0)
-		/* A pending row stays pending: the next cycle sends it again
-		 * and the driver recognises it as already there. */
+		/* A pending row stays pending: the next cycle checks whether
+		 * the target has the member before sending anything. */
 		log_error(p->params.log, "%s: cannot record the outcome for %s: %s", t->name, a->dn,
 			  state_errmsg(p->params.state));
 	push_txn_end(p);
@@ -255,7 +374,13 @@ static enum step_result push_step(struct push *p, struct pitem *pi, const struct
 	const struct target_driver *d = push_conf(p)->driver;
 	if (d->step)
 		return d->step(t, &pi->it, resp, req, creates, out);
-	/* One request per member: the driver builds it and reads the answer. */
+	/* One request per member: the driver builds it and reads the answer.
+	 * Such drivers can only add (the plan asks nothing else of them). */
+	if (pi->it.op != OP_ADD) {
+		outcome_set(out, OUTCOME_PERMANENT, "the %s driver cannot %s members", d->name,
+			    push_op_name(pi->it.op));
+		return STEP_DONE;
+	}
 	if (!resp) {
 		d->build_add(t, &pi->it, req);
 		*creates = true;
@@ -294,7 +419,7 @@ static struct job *push_step_item(struct push *p, struct pitem *pi)
 {
 	struct outcome o = { .retry_after = -1 };
 	struct job *j = push_job_new(p, JOB_STEP, &pi, 1);
-	if (!pi->it.payload)
+	if (!pi->it.payload && pi->it.payload_text)
 		pi->it.payload = json_tokener_parse(pi->it.payload_text);
 	enum step_result r = push_step(p, pi, NULL, &j->req, &j->creates, &o);
 	if (r == STEP_SEND) {
@@ -406,12 +531,43 @@ static int64_t push_next_midnight(int64_t now)
 	return (int64_t)mktime(&tm);
 }
 
+/* The target has no such member although we thought it might: add it
+ * (afresh, from its first step). */
+static void push_readd(struct push *p, struct pitem *pi, const struct outcome *o)
+{
+	const struct conf_target *c = push_conf(p);
+	const struct action *a = pi->action;
+	if (pi->it.op != OP_LOOKUP)
+		log_notice(p->params.log, "%s: %s (%s) is not at the target any more (%s); adding it again", c->name,
+			   a->key, a->dn, o->reason ? o->reason : "not found");
+	else
+		log_info(p->params.log, "%s: the interrupted add of %s (%s) had not arrived; sending it", c->name,
+			 a->key, a->dn);
+	pi->it.op = OP_ADD;
+	pi->it.stage = 0;
+	free(pi->it.remote_id);
+	pi->it.remote_id = NULL;
+	pi->attempts = 0;
+	ptrq_push_back(&p->ready, pi);
+}
+
 static void push_handle_outcome(struct push *p, struct pitem *pi, struct outcome *o, int http_status)
 {
 	const struct conf_target *c = push_conf(p);
 	struct target *t = p->params.target;
 
 	switch (o->kind) {
+	case OUTCOME_ABSENT:
+		if (pi->it.op == OP_LOOKUP || pi->it.op == OP_UPDATE || pi->it.op == OP_ENABLE) {
+			if (pi->it.payload_text) {
+				push_readd(p, pi, o);
+				return;
+			}
+		} else if (pi->it.op == OP_ADD) {
+			/* A driver bug: adding has no "absent" answer. */
+			o->kind = OUTCOME_PERMANENT;
+		}
+		break;
 	case OUTCOME_TRANSIENT:
 		if (pi->attempts < c->max_retries && !p->stopping) {
 			pi->attempts++;
@@ -440,6 +596,17 @@ static void push_handle_outcome(struct push *p, struct pitem *pi, struct outcome
 		}
 		push_finish_item(p, pi, o, http_status);
 		push_pause(p, "the target refused our credentials (%s)", o->reason ? o->reason : "auth");
+		if (c->auth_pause > 0) {
+			/* Hammering an API with refused credentials can lock the
+			 * account: rest, across restarts too. */
+			int64_t until = time_now_unix() + (int64_t)c->auth_pause;
+			if (target_pause_until(t, until, "the target refused our credentials") < 0)
+				log_error(p->params.log, "%s: cannot record the pause in the state database", c->name);
+			else
+				log_notice(p->params.log, "%s: no requests for %.0f s (auth_pause); 'membersync retry "
+							  "--target %s' ends the pause sooner",
+					   c->name, c->auth_pause, c->name);
+		}
 		return;
 	case OUTCOME_QUOTA: {
 		int64_t now = time_now_unix();
@@ -693,7 +860,7 @@ static void push_pump(struct push *p)
 		for (size_t k = 0; k < round[i]->n; k++) {
 			struct pitem *pi = round[i]->items[k];
 			if (state_mark_pending(p->params.state, c->name, pi->action->source_id, pi->action->dn,
-					       pi->action->key, pi->action->hash, wall) < 0) {
+					       pi->action->key, pi->action->hash, push_op_name(pi->it.op), wall) < 0) {
 				/* Sending without a pending record could add twice
 				 * after a crash: send nothing. */
 				log_error(p->params.log, "%s: cannot record pending adds in the state database: %s",
@@ -760,17 +927,18 @@ struct push *push_start(const struct push_params *params)
 	const struct plan *plan = params->plan;
 	const struct conf_target *c = params->target->conf;
 	p->params = *params;
-	p->stats.total = plan->counts.add;
-	p->items = xcalloc(plan->counts.add ? plan->counts.add : 1, sizeof(*p->items));
-	p->pool = xcalloc(plan->counts.add ? plan->counts.add : 1, sizeof(*p->pool));
+	p->stats.total = plan->n_push;
+	p->items = xcalloc(plan->n_push ? plan->n_push : 1, sizeof(*p->items));
+	p->pool = xcalloc(plan->n_push ? plan->n_push : 1, sizeof(*p->pool));
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct action *a = &plan->actions[i];
-		if (a->kind != ACTION_ADD)
+		if (a->kind != ACTION_PUSH)
 			continue;
 		struct pitem *pi = &p->items[p->n_items++];
 		pi->action = a;
-		pi->it = (struct push_item){ .source_id = a->source_id, .dn = a->dn, .key = a->key, .hash = a->hash,
-					     .payload_text = a->payload };
+		pi->it = (struct push_item){ .op = a->op, .source_id = a->source_id, .dn = a->dn, .key = a->key,
+					     .hash = a->hash, .payload_text = a->payload,
+					     .remote_id = a->remote_id ? xstrdup(a->remote_id) : NULL };
 		ptrq_push_back(&p->ready, pi);
 	}
 	push_record_local(p);
@@ -837,6 +1005,7 @@ void push_free(struct push *p)
 	}
 	free(p->items);
 	free(p->pool);
+	free(p->stats.last_error);
 	sd_event_source_disable_unref(p->timer);
 	sd_event_source_disable_unref(p->kick);
 	free(p);

@@ -1,5 +1,6 @@
 /* Push: carries out one target's plan on the shared HTTP engine. A member
- * moves through its driver's steps (lookups, the add, batched adds); the
+ * moves through its driver's steps for its op (lookups, the add or update,
+ * batched adds, deprovisioning); the
  * push keeps at most max_inflight requests out, within the target's
  * adaptive rate limit, fetches auth tokens when the provider needs one,
  * retries transient failures with backoff, waits out Retry-After, and
@@ -20,17 +21,24 @@
 #include "targets/target.h"
 
 struct push_stats {
-	size_t total;		/* members to add */
+	size_t total;		/* members with a request to send */
 	size_t finished;	/* members with a final outcome this cycle */
 	size_t requests;	/* HTTP requests sent, lookups and retries included */
 	size_t added;
 	size_t duplicate;
+	size_t found;		/* interrupted adds the target turned out to have */
+	size_t updated;
+	size_t enabled;
+	size_t disabled;
+	size_t deleted;
 	size_t rejected;	/* the API said invalid */
 	size_t failed;		/* gave up for this cycle (retries spent, auth, ...) */
+	size_t quarantined;	/* of those, now quarantined */
 	size_t retries;		/* requests repeated after a transient failure */
 	size_t throttled;	/* answers asking us to slow down */
 	size_t recorded;	/* invalid entries recorded, errors cleared */
 	bool paused;		/* the target stopped early this cycle */
+	char *last_error;	/* the last failure this cycle, for `membersync status` */
 };
 
 struct push;

@@ -42,22 +42,30 @@ static void test_lifecycle(void)
 	CU_ASSERT_EQUAL(state_get_member(st, "rb", "id1", &m), -ENOENT);
 
 	CU_ASSERT_EQUAL(state_begin(st), 0);
-	CU_ASSERT_EQUAL(state_mark_pending(st, "rb", "id1", "uid=a", "a", "h1", 1000), 0);
+	CU_ASSERT_EQUAL(state_mark_pending(st, "rb", "id1", "uid=a", "a", "h1", NULL, 1000), 0);
 	CU_ASSERT_EQUAL(state_commit(st), 0);
 	CU_ASSERT_EQUAL_FATAL(state_get_member(st, "rb", "id1", &m), 0);
 	CU_ASSERT_EQUAL(m.status, MEMBER_PENDING);
-	CU_ASSERT_EQUAL(m.attempts, 1);
+	CU_ASSERT_STRING_EQUAL(m.op, "add");
+	CU_ASSERT_EQUAL(m.attempts, 0);
 	CU_ASSERT_STRING_EQUAL(m.payload_hash, "h1");
 	CU_ASSERT_STRING_EQUAL(m.member_key, "a");
 	CU_ASSERT_EQUAL(m.first_seen, 1000);
 	state_member_clear(&m);
 
 	struct state_outcome fail = { .status = MEMBER_FAILED, .payload_hash = "h1", .error = "HTTP 500",
-				      .next_attempt_at = 1060 };
+				      .next_attempt_at = 1060, .attempts = 1, .failures = 1 };
 	CU_ASSERT_EQUAL(state_record_outcome(st, "rb", "id1", &fail, 1001), 0);
-	CU_ASSERT_EQUAL(state_mark_pending(st, "rb", "id1", "uid=a", "a", "h1", 1070), 0);
 	state_get_member(st, "rb", "id1", &m);
-	CU_ASSERT_EQUAL(m.attempts, 2);
+	CU_ASSERT_EQUAL(m.attempts, 1);
+	CU_ASSERT_EQUAL(m.failures, 1);
+	CU_ASSERT_EQUAL(m.next_attempt_at, 1060);
+	CU_ASSERT_STRING_EQUAL(m.op, "add");
+	state_member_clear(&m);
+	CU_ASSERT_EQUAL(state_mark_pending(st, "rb", "id1", "uid=a", "a", "h1", "update", 1070), 0);
+	state_get_member(st, "rb", "id1", &m);
+	CU_ASSERT_EQUAL(m.attempts, 1);
+	CU_ASSERT_STRING_EQUAL(m.op, "update");
 	CU_ASSERT_STRING_EQUAL(m.last_error, "HTTP 500");
 	state_member_clear(&m);
 
@@ -66,6 +74,8 @@ static void test_lifecycle(void)
 	state_get_member(st, "rb", "id1", &m);
 	CU_ASSERT_EQUAL(m.status, MEMBER_SYNCED);
 	CU_ASSERT_EQUAL(m.attempts, 0);
+	CU_ASSERT_EQUAL(m.failures, 0);
+	CU_ASSERT_PTR_NULL(m.op);
 	CU_ASSERT_PTR_NULL(m.last_error);
 	CU_ASSERT_STRING_EQUAL(m.remote_id, "42");
 	CU_ASSERT_EQUAL(m.last_synced, 1080);
@@ -102,7 +112,7 @@ static void test_invalid_records(void)
 	state_member_clear(&m);
 
 	/* For a synced member only the error is noted: it is still there. */
-	state_mark_pending(st, "rb", "id3", "uid=c", "c", "h3", 10);
+	state_mark_pending(st, "rb", "id3", "uid=c", "c", "h3", NULL, 10);
 	struct state_outcome ok = { .status = MEMBER_SYNCED, .payload_hash = "h3" };
 	state_record_outcome(st, "rb", "id3", &ok, 11);
 	CU_ASSERT_EQUAL(state_record_invalid(st, "rb", "id3", "uid=c", "email: required", 12), 0);
@@ -135,7 +145,7 @@ static void test_readonly(void)
 	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
 
 	st = open_rw();
-	state_mark_pending(st, "rb", "x", "uid=x", "x", "h", 1);
+	state_mark_pending(st, "rb", "x", "uid=x", "x", "h", NULL, 1);
 	state_close(st);
 	CU_ASSERT_EQUAL(state_open(path, true, &st, &err), 0);
 	CU_ASSERT_EQUAL(state_get_member(st, "rb", "x", &m), 0);

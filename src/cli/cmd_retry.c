@@ -1,0 +1,153 @@
+/* membersync retry: failed and quarantined members are due again at the
+ * next cycle, their failure counts reset; a target's pause (quota spent,
+ * credentials refused) ends. Only writes the state cache: membersyncd does
+ * the retrying. */
+#include "config.h"
+
+#include "cli/cli.h"
+#include "state/state.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+/* A pause that was lifted, for the report. */
+struct retry_pause {
+	const char *target;
+	int64_t until;
+	char *reason;
+};
+
+enum { OPT_JSON = 256, OPT_STATE, OPT_ALL };
+
+int cli_retry(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "target", required_argument, NULL, 't' },
+		{ "member", required_argument, NULL, 'm' },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *target = NULL, *member = NULL, *state_path = NULL;
+	bool all = false;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:t:m:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cli->config_path = optarg; break;
+		case OPT_JSON: cli->json = true; break;
+		case 't': target = optarg; break;
+		case 'm': member = optarg; break;
+		case OPT_ALL: all = true; break;
+		case OPT_STATE: state_path = optarg; break;
+		default: return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("retry: unexpected argument '%s'", argv[optind]);
+		return EX_USAGE;
+	}
+	if (!all && !target && !member) {
+		cli_error("retry: say what to retry: --target T, --member M (source id, DN or member key), or --all "
+			  "for every failed and quarantined member of every target");
+		return EX_USAGE;
+	}
+	if (all && (target || member)) {
+		cli_error("retry: --all is every member of every target; it does not go with --target or --member");
+		return EX_USAGE;
+	}
+	/* Pauses are per target: with --target that one, with --all every
+	 * configured one, so the configuration is needed even with --state. */
+	bool unpause = target || all;
+	struct state *st;
+	char *path;
+	int code = cli_state_open(cli, state_path, target, CLI_STATE_WRITE | (unpause ? CLI_STATE_CONF : 0), &st,
+				  &path);
+	if (code)
+		return code;
+
+	int64_t now = time_now_unix();
+	size_t n_targets = !unpause ? 0 : target ? 1 : cli->conf->n_targets;
+	struct retry_pause *lifted = xcalloc(n_targets ? n_targets : 1, sizeof(*lifted));
+	size_t n_lifted = 0;
+	long rows = 0;
+
+	if (state_begin(st) < 0)
+		goto ioerr;
+	if (state_release(st, target, member, now, &rows) < 0)
+		goto rollback;
+	for (size_t i = 0; i < n_targets; i++) {
+		const char *name = target ? target : cli->conf->targets[i]->name;
+		int64_t until;
+		char *reason;
+		if (state_pause_get(st, name, &until, &reason) < 0)
+			goto rollback;
+		if (until > now) {
+			lifted[n_lifted++] = (struct retry_pause){ name, until, reason };
+		} else {
+			free(reason);
+			if (until == 0)
+				continue;	/* never paused: no row to clear */
+		}
+		if (state_pause_set(st, name, 0, NULL) < 0)
+			goto rollback;
+	}
+	if (state_commit(st) < 0)
+		goto rollback;
+
+	if (cli->json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "released", json_object_new_int64(rows));
+		json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < n_lifted; i++) {
+			json_object *p = json_object_new_object();
+			json_object_object_add(p, "target", json_object_new_string(lifted[i].target));
+			json_object_object_add(p, "until", json_object_new_int64(lifted[i].until));
+			json_object_object_add(p, "reason",
+					       lifted[i].reason ? json_object_new_string(lifted[i].reason) : NULL);
+			json_object_array_add(arr, p);
+		}
+		json_object_object_add(o, "pauses_lifted", arr);
+		cli_print_json(o);
+	} else {
+		if (rows)
+			printf("%ld member%s will be retried at the next cycle\n", rows, rows == 1 ? "" : "s");
+		else
+			printf("No failed or quarantined member%s%s%s%s%s: nothing to retry\n", member ? " matches '" : "",
+			       member ? member : "", member ? "'" : "", target ? " in " : "", target ? target : "");
+		for (size_t i = 0; i < n_lifted; i++) {
+			char when[CLI_WHEN_LEN];
+			printf("%s: pause lifted; it was to last until %s: %s\n", lifted[i].target,
+			       cli_when(lifted[i].until, now, when),
+			       lifted[i].reason ? lifted[i].reason : "no reason recorded");
+		}
+		if (target && !n_lifted)
+			printf("%s was not paused\n", target);
+		else if (all && !n_lifted)
+			printf("No target was paused\n");
+	}
+	goto out;
+rollback:
+	cli_error("%s: %s", path, state_errmsg(st));
+	state_rollback(st);
+	code = EX_IOERR;
+	goto out;
+ioerr:
+	cli_error("%s: %s", path, state_errmsg(st));
+	code = EX_IOERR;
+out:
+	for (size_t i = 0; i < n_lifted; i++)
+		free(lifted[i].reason);
+	free(lifted);
+	state_close(st);
+	free(path);
+	return code;
+}

@@ -1,0 +1,116 @@
+/* membersync show: everything the state cache holds about one member, in
+ * every target, found by its source id, DN or member key. */
+#include "config.h"
+
+#include "cli/cli.h"
+#include "state/state.h"
+#include "util/timeutil.h"
+
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+struct show_run {
+	json_object *json;
+	int64_t now;
+	size_t n;
+};
+
+static const char *show_str(const char *s)
+{
+	return s ? s : "-";
+}
+
+static void show_one(void *ud, const struct state_member *m)
+{
+	struct show_run *run = ud;
+	char when[CLI_WHEN_LEN];
+	const char *op = cli_member_op(m);
+
+	if (run->json) {
+		json_object_array_add(run->json, cli_member_json(m));
+		run->n++;
+		return;
+	}
+	if (run->n++)
+		putchar('\n');
+	printf("%s: %s\n", m->target, m->dn);
+	printf("  status        %s", member_status_name(m->status));
+	if (op)
+		printf(" (%s)", op);
+	putchar('\n');
+	printf("  source id     %s\n", show_str(m->source_id));
+	printf("  member key    %s\n", show_str(m->member_key));
+	printf("  remote id     %s\n", show_str(m->remote_id));
+	printf("  payload hash  %s\n", show_str(m->payload_hash));
+	printf("  attempts      %d failed in a row, %d of them permanent\n", m->attempts, m->failures);
+	if (m->status == MEMBER_FAILED)
+		printf("  next attempt  %s\n",
+		       m->next_attempt_at <= run->now ? "at the next cycle" : cli_when(m->next_attempt_at, run->now, when));
+	else if (m->status == MEMBER_QUARANTINED)
+		printf("  next attempt  none until 'membersync retry --member %s' (or its payload changes)\n",
+		       m->source_id);
+	else
+		printf("  next attempt  -\n");
+	printf("  last error    %s\n", show_str(m->last_error));
+	printf("  excluded      %s\n", show_str(m->excluded));
+	printf("  first seen    %s\n", cli_when(m->first_seen, run->now, when));
+	printf("  last synced   %s\n", cli_when(m->last_synced, run->now, when));
+	printf("  updated       %s\n", cli_when(m->updated_at, run->now, when));
+	printf("  gone          %s\n", m->gone_at ? cli_when(m->gone_at, run->now, when) : "- (in the directory)");
+}
+
+enum { OPT_JSON = 256, OPT_STATE };
+
+int cli_show(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state_path = NULL;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cli->config_path = optarg; break;
+		case OPT_JSON: cli->json = true; break;
+		case OPT_STATE: state_path = optarg; break;
+		default: return EX_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		if (optind < argc)
+			cli_error("show: unexpected argument '%s'", argv[optind + 1]);
+		else
+			cli_error("show: which member? Give its source id (entryUUID, objectGUID), DN or member key");
+		return EX_USAGE;
+	}
+	const char *member = argv[optind];
+	struct state *st;
+	char *path;
+	int code = cli_state_open(cli, state_path, NULL, 0, &st, &path);
+	if (code)
+		return code;
+
+	struct show_run run = { .json = cli->json ? json_object_new_array() : NULL, .now = time_now_unix() };
+	if (state_find_member(st, member, show_one, &run) < 0) {
+		cli_error("%s: %s", path, state_errmsg(st));
+		code = EX_IOERR;
+		json_object_put(run.json);
+	} else if (!run.n) {
+		cli_error("no member '%s' in %s (give a source id, DN or member key)", member, path);
+		code = EX_NOINPUT;
+		json_object_put(run.json);
+	} else if (run.json) {
+		cli_print_json(run.json);
+	}
+	state_close(st);
+	free(path);
+	return code;
+}
