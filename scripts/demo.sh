@@ -2,8 +2,10 @@
 # The main job in one command: builds membersync, starts a throwaway slapd
 # with 206 sample users and the target simulator (Rainbond API) on
 # loopback, runs `membersyncd --once`, shows what the API received and
-# what was skipped and why, then runs again to show nothing is pushed
-# twice. Everything runs in a temp folder and is removed at the end.
+# what was skipped and why, runs again to show nothing is pushed twice,
+# changes one user's mail to show it sent as one update, and ends with
+# `membersync status`. Everything runs in a temp folder and is removed at
+# the end.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${BUILDDIR:-$root/build}
@@ -13,7 +15,8 @@ echo "== building membersync in $builddir"
 BUILDDIR=$builddir "$root/scripts/build.sh"
 make -C "$builddir" -s --no-print-directory tests/targetsim/targetsim
 
-export top_srcdir=$root MEMBERSYNCD=$builddir/membersyncd TARGETSIM=$builddir/tests/targetsim/targetsim
+export top_srcdir=$root MEMBERSYNCD=$builddir/membersyncd MEMBERSYNC=$builddir/membersync \
+    TARGETSIM=$builddir/tests/targetsim/targetsim
 . "$root/tests/integration/lib.sh"
 . "$root/tests/integration/daemon.sh"
 
@@ -53,5 +56,21 @@ echo "== run 2: nothing changed in the directory"
 ms_once run2
 grep 'cycle 1 finished' "$T/run2.log" | sed 's/^/   /'
 echo "   requests sent: $(($(ms_posts) - posts)) (exit status $MS_RC)"
+
+echo
+echo "== run 3: user0001's mail changed in the directory"
+ms_ldapmodify <<EOT >/dev/null
+dn: uid=user0001,$LDAP_PEOPLE
+changetype: modify
+replace: mail
+mail: renamed0001@example.org
+EOT
+ms_once run3
+grep -E 'updated user0001|cycle 1 finished' "$T/run3.log" | sed 's/^/   /'
+echo "   Rainbond now has: $(ms_sim_jq -r '.apis.rainbond.users[] | select(.nick_name == "user0001") | .email')"
+
+echo
+echo "== membersync status"
+"$MEMBERSYNC" -c "$T/membersync.conf" status | sed 's/^/   /'
 echo
 echo "Done. See README.md for running membersyncd as a service."

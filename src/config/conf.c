@@ -338,8 +338,8 @@ static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const conf
 	conf_deprovision(cc, g, where, t);
 	conf_max_deprovision(cc, g, where, t);
 	t->max_attempts = (unsigned)cfg_int_range(cc, g, where, "max_attempts", 5, 1, 1000);
-	t->retry_backoff = conf_number_range(cc, g, where, "retry_backoff", 60, 1, 86400);
-	t->retry_backoff_max = conf_number_range(cc, g, where, "retry_backoff_max", 21600, 1, 30 * 86400);
+	t->retry_backoff = conf_number_range(cc, g, where, "retry_backoff", 60, 0, 86400);
+	t->retry_backoff_max = conf_number_range(cc, g, where, "retry_backoff_max", 21600, 0, 30 * 86400);
 	t->auth_pause = conf_number_range(cc, g, where, "auth_pause", 600, 0, 86400);
 	free(where);
 	if (cc->diag->errors != errors_before) {

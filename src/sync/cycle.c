@@ -184,7 +184,7 @@ static void cycle_log_summary(struct cycle *c)
 	if (r->gone)
 		sbuf_addf(&sb, ", %zu members' entries gone from the directory", r->gone);
 	if (!r->source_ok)
-		sbuf_addf(&sb, "; adds and updates only, nothing deprovisioned");
+		sbuf_addf(&sb, "; adds and updates only, nothing treated as gone");
 	for (size_t i = 0; i < c->n_targets; i++) {
 		const struct plan *p = c->plans[i];
 		if (!p)

@@ -312,12 +312,14 @@ static void push_finish_item(struct push *p, struct pitem *pi, const struct outc
 				  t->name, so.op, a->key, a->dn, so.failures, outcome_kind_name(o->kind),
 				  o->reason ? o->reason : "no reason given");
 		} else {
+			char when[48] = "at the next cycle";
+			if (so.next_attempt_at > now)
+				snprintf(when, sizeof(when), "in %lld s, or later", (long long)(so.next_attempt_at - now));
 			log_event(p->params.log, LOG_WARNING,
 				  push_fields(&f, p, a, so.op, outcome_kind_name(o->kind), http_status,
 					      MSGID_MEMBER_FAILED),
-				  "%s: %s of %s (%s) failed (%s), will retry in %lld s: %s", t->name, so.op, a->key,
-				  a->dn, outcome_kind_name(o->kind), (long long)(so.next_attempt_at - now),
-				  o->reason ? o->reason : "no reason given");
+				  "%s: %s of %s (%s) failed (%s), will retry %s: %s", t->name, so.op, a->key, a->dn,
+				  outcome_kind_name(o->kind), when, o->reason ? o->reason : "no reason given");
 		}
 		break;
 	}
@@ -548,7 +550,9 @@ static void push_readd(struct push *p, struct pitem *pi, const struct outcome *o
 	free(pi->it.remote_id);
 	pi->it.remote_id = NULL;
 	pi->attempts = 0;
-	ptrq_push_back(&p->ready, pi);
+	/* Before new members: it was due first, and its row says pending
+	 * until the add goes out. */
+	ptrq_push_front(&p->ready, pi);
 }
 
 static void push_handle_outcome(struct push *p, struct pitem *pi, struct outcome *o, int http_status)
@@ -598,14 +602,11 @@ static void push_handle_outcome(struct push *p, struct pitem *pi, struct outcome
 		push_pause(p, "the target refused our credentials (%s)", o->reason ? o->reason : "auth");
 		if (c->auth_pause > 0) {
 			/* Hammering an API with refused credentials can lock the
-			 * account: rest, across restarts too. */
-			int64_t until = time_now_unix() + (int64_t)c->auth_pause;
-			if (target_pause_until(t, until, "the target refused our credentials") < 0)
-				log_error(p->params.log, "%s: cannot record the pause in the state database", c->name);
-			else
-				log_notice(p->params.log, "%s: no requests for %.0f s (auth_pause); 'membersync retry "
-							  "--target %s' ends the pause sooner",
-					   c->name, c->auth_pause, c->name);
+			 * account. */
+			t->auth_paused_until = time_now_mono_usec() + (uint64_t)(c->auth_pause * 1e6);
+			log_notice(p->params.log, "%s: no requests for %.0f s (auth_pause), or until membersyncd is "
+						  "reloaded or restarted with new credentials",
+				   c->name, c->auth_pause);
 		}
 		return;
 	case OUTCOME_QUOTA: {
@@ -953,6 +954,15 @@ struct push *push_start(const struct push_params *params)
 		ptrq_release(&p->ready);
 	}
 	free(reason);
+	uint64_t mono = time_now_mono_usec();
+	if (p->n_items && !p->stats.paused && params->target->auth_paused_until > mono) {
+		struct log_fields f = { .message_id = MSGID_TARGET_PAUSED, .target = c->name, .result = "paused" };
+		log_event(params->log, LOG_NOTICE, &f,
+			  "%s: paused for %.0f s more: it refused our credentials (auth_pause); %zu members wait", c->name,
+			  (double)(params->target->auth_paused_until - mono) / 1e6, p->n_items);
+		p->stats.paused = true;
+		ptrq_release(&p->ready);
+	}
 	if (!p->n_items || p->stats.paused) {
 		p->finished = true;
 		return p;

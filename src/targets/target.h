@@ -18,6 +18,10 @@ struct target {
 	struct auth_session *auth;
 	struct ratelimit rl;
 	uint64_t resume_at;	/* monotonic usec: send nothing before (Retry-After) */
+	/* Monotonic usec: no cycle sends anything before (refused
+	 * credentials, auth_pause). Not kept across restarts and reloads:
+	 * fixing the credentials takes one of those. */
+	uint64_t auth_paused_until;
 	void *drv;		/* the driver's runtime state */
 };
 

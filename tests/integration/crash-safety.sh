@@ -24,7 +24,7 @@ ms_setup
 bash "$srcroot/tests/data/gen-users.sh" -n "$users" >"$T/users.ldif"
 ms_slapd_start "$T/users.ldif"
 ms_sim_start
-ms_conf_write "$T/membersync.conf" "$(ms_rainbond_target | sed 's|retry_delay = 0.05;|retry_delay = 0.05; max_inflight = 16; retry_backoff = 1; retry_backoff_max = 1;|')"
+ms_conf_write "$T/membersync.conf" "$(ms_rainbond_target | sed 's|retry_delay = 0.05;|retry_delay = 0.05; max_inflight = 16;|')"
 sed -i 's|page_size = 50;|page_size = 500;|' "$T/membersync.conf"
 # nomail, j.doe and the 27-character uid are invalid for Rainbond.
 valid=$((users + 3))
@@ -41,8 +41,9 @@ for ((k = 1; k <= kills; k++)); do
     if kill -KILL "$pid" 2>/dev/null; then
         wait "$pid" 2>/dev/null || true
         pending=$(ms_state_sql "SELECT count(*) FROM members WHERE status = 'pending'" 2>/dev/null || echo 0)
+        oldest=$(ms_state_sql "SELECT coalesce(min(updated_at), 0) FROM members WHERE status = 'pending'" 2>/dev/null || echo 0)
         pending_seen=$((pending_seen + pending))
-        ms_log "kill $k after ${delay_ms} ms: $(ms_sim_jq '.apis.rainbond.users | length') users at the simulator, $pending pending"
+        ms_log "kill $k after ${delay_ms} ms: $(ms_sim_jq '.apis.rainbond.users | length') users at the simulator, $pending pending$( ((pending == 0)) || echo " (oldest marked $(($(date +%s) - oldest)) s ago)")"
     else
         wait "$pid" || true
         ms_log "kill $k after ${delay_ms} ms: the run had finished already"

@@ -16,7 +16,7 @@ ms_rainbond_target() {
   { name = "$name"; driver = "rainbond"; url = "$SIM_URL";
     auth = { key_file = "$SIM_RAINBOND_KEYFILE"; };
     # Tests wait for retries; keep their backoff short.
-    retry_delay = 0.05; retry_max_delay = 0.2; max_retries = 3;
+    retry_delay = 0.05; retry_max_delay = 0.2; retry_backoff = 0; retry_backoff_max = 0; max_retries = 3;
     map = {
       nick_name = "\${uid}";
       email = "\${mail | lower}";
@@ -35,7 +35,7 @@ ms_rest_target() {
     cat <<EOT
   { name = "$name"; driver = "rest"; url = "$SIM_URL/rest/members";
     key = "email"; remote_id_path = "id";
-    retry_delay = 0.05; retry_max_delay = 0.2; max_retries = 3;
+    retry_delay = 0.05; retry_max_delay = 0.2; retry_backoff = 0; retry_backoff_max = 0; max_retries = 3;
     auth = { key_file = "$SIM_REST_TOKENFILE"; };
     map = {
       email = "\${mail | lower}";

@@ -90,7 +90,7 @@ target() {
     cat <<EOT
   { name = "compai"; driver = "compai"; url = "$SIM_URL/compai";
     auth = { key_file = "${KEYFILE:-$SIM_SECRETS/compai.key}"; };
-    retry_delay = 0.05; retry_max_delay = 0.2;
+    retry_delay = 0.05; retry_max_delay = 0.2; retry_backoff = 0; retry_backoff_max = 0;
     $1
     map = {
       email = "\${mail | lower}";
@@ -123,7 +123,7 @@ start=$SECONDS
 ms_once run1
 ms_log "first run took $((SECONDS - start)) s"
 ms_assert_eq 0 "$MS_RC" "first run exit status"
-grep -q "cycle 1 finished in .*: 506 entries; compai: 493 added, 7 already there, 5 rejected, 0 failed, 1 invalid, 0 unchanged" \
+grep -q "cycle 1 finished in .*: 506 entries; compai: 493 added, 7 already there, 0 updated, 5 rejected, 0 failed, 1 invalid, 0 unchanged" \
     "$T/run1.log" || ms_fail "first run summary"
 # 485 + 5 special users added, user0009/0010 refused as members already,
 # user0011/0012 as unknown users: 494 user ids, each carried once.
@@ -177,7 +177,7 @@ ms_assert_eq "$before" "$(reqs)" "requests in the second run"
 if grep -q "skipping \|was rejected" "$T/run2.log"; then
     ms_fail "invalid entries logged again on the second run"
 fi
-grep -q "compai: 0 added, 0 already there, 0 rejected, 0 failed, 6 invalid, 500 unchanged" "$T/run2.log" ||
+grep -q "compai: 0 added, 0 already there, 0 updated, 0 rejected, 0 failed, 6 invalid, 500 unchanged" "$T/run2.log" ||
     ms_fail "second run summary"
 
 ms_log "1c. one new member goes alone to POST /v1/people"
@@ -207,7 +207,7 @@ ms_sim_fault '{"api":"compai","status":502,"count":-1,"body":"<html>502 Bad Gate
 ms_once storm
 ms_assert_eq 1 "$MS_RC" "exit status during the storm"
 ms_assert_eq 505 "$(ms_state_sql "SELECT count(*) FROM members WHERE status = 'failed'")" "failed rows"
-grep -q "adding user0001@example.org (uid=user0001,.*) failed (transient), will retry next cycle: HTTP 502: <html>502 Bad Gateway</html>" \
+grep -q "add of user0001@example.org (uid=user0001,.*) failed (transient), will retry at the next cycle: HTTP 502: <html>502 Bad Gateway</html>" \
     "$T/storm.log" || ms_fail "failure not logged"
 storm=$(reqs)
 ms_log "$storm requests for 505 members during the storm"
@@ -235,7 +235,7 @@ ms_assert_eq 1 "$(count POST /v1/people/bulk 201)" "bulk requests accepted"
 ms_assert_eq 502 "$(ms_sim_jq '.apis.compai.adds | length')" "user ids sent"
 ms_assert_eq 0 "$(ms_sim_jq '[.apis.compai.adds[] | select(. != 1)] | length')" "user ids sent more than once"
 ms_assert_eq 500 "$(ms_sim_jq '.apis.compai.members | length')" "members after the counted storm"
-grep -q "compai: 500 added, 0 already there, 5 rejected, 0 failed, 1 invalid, 0 unchanged, 1506 retries" \
+grep -q "compai: 500 added, 0 already there, 0 updated, 5 rejected, 0 failed, 1 invalid, 0 unchanged, 1506 retries" \
     "$T/counted.log" || ms_fail "counted storm summary"
 
 invite_target() {
@@ -243,7 +243,7 @@ invite_target() {
   { name = "compai"; driver = "compai"; url = "$SIM_URL/compai";
     auth = { key_file = "$SIM_SECRETS/compai.key"; };
     invite = true; rate_limit = 1000; max_inflight = 8;
-    retry_delay = 0.05; retry_max_delay = 0.2;
+    retry_delay = 0.05; retry_max_delay = 0.2; retry_backoff = 0; retry_backoff_max = 0;
     map = { email = "\${mail | lower}"; role = "employee"; };
   }
 EOT
@@ -256,7 +256,7 @@ ctl add-member '{"email": "user0001@example.org"}' >/dev/null
 ms_conf_write "$T/membersync.conf" "$(invite_target)"
 ms_once invite
 ms_assert_eq 0 "$MS_RC" "exit status of the invite run"
-grep -q "compai: 504 added, 1 already there, 0 rejected, 0 failed, 1 invalid, 0 unchanged" "$T/invite.log" ||
+grep -q "compai: 504 added, 1 already there, 0 updated, 0 rejected, 0 failed, 1 invalid, 0 unchanged" "$T/invite.log" ||
     ms_fail "invite run summary"
 ms_assert_eq 504 "$(count POST /v1/people/invite 201)" "invites"
 ms_assert_eq 504 "$(ms_sim_jq '.apis.compai.invites | length')" "people invited"
@@ -308,7 +308,7 @@ ms_log "$throttled throttled answers for $(reqs) requests"
 ((throttled >= 1)) || ms_fail "the limit was never reached"
 ((throttled <= 8)) || ms_fail "$throttled throttled answers: the API was hammered"
 # The daemon counts throttled members (a refused bulk of 4 is 4).
-grep -q "compai: 500 added, 0 already there, 5 rejected, 0 failed, 1 invalid, 0 unchanged, [1-9][0-9]* throttled answers" \
+grep -q "compai: 500 added, 0 already there, 0 updated, 5 rejected, 0 failed, 1 invalid, 0 unchanged, [1-9][0-9]* throttled answers" \
     "$T/limit.log" || ms_fail "summary under the limit"
 curl -sS -f --noproxy '*' --max-time 10 -o /dev/null -X DELETE "$SIM_URL/_sim/ratelimit"
 

@@ -70,7 +70,7 @@ devin_target() {
     cat <<EOT
   { name = "devin"; driver = "devin"; url = "$SIM_URL/devin"; org_id = "$ORG";
     auth = { key_file = "${2:-$SIM_SECRETS/devin.key}"; };
-    retry_delay = 0.05; retry_max_delay = 0.2; max_retries = 3;
+    retry_delay = 0.05; retry_max_delay = 0.2; retry_backoff = 0; retry_backoff_max = 0; max_retries = 3;
     $1
     map = { email = "\${mail | lower}"; };
   }
@@ -138,7 +138,7 @@ ms_assert_eq "no Devin user with email zhangsan@example.org (set invite = true t
     "$(sql "SELECT last_error FROM members WHERE member_key = 'zhangsan@example.org'")" "reason in the state"
 ms_assert_eq 1 "$(grep -c "zhangsan@example.org .* was rejected and is skipped until it changes: no Devin user with email zhangsan@example.org (set invite = true to invite)" "$T/full1.log")" \
     "reason logged once"
-grep -q "devin: $known added, 0 already there, 3 rejected, 0 failed, 1 invalid, 0 unchanged" "$T/full1.log" ||
+grep -q "devin: $known added, 0 already there, 0 updated, 3 rejected, 0 failed, 1 invalid, 0 unchanged" "$T/full1.log" ||
     ms_fail "first run summary"
 
 ms_log "second run: nothing sent, nothing logged again"
@@ -149,7 +149,7 @@ ms_assert_eq 0 "$(count_since "$seq1" 'true')" "requests in the second run"
 if grep -q -e "rejected and is skipped" -e "skipping" "$T/full2.log"; then
     ms_fail "invalid members logged again"
 fi
-grep -q "devin: 0 added, 0 already there, 0 rejected, 0 failed, 4 invalid, $known unchanged" "$T/full2.log" ||
+grep -q "devin: 0 added, 0 already there, 0 updated, 0 rejected, 0 failed, 4 invalid, $known unchanged" "$T/full2.log" ||
     ms_fail "second run summary"
 
 # ------------------------------------------------------- identity cache, split
@@ -295,7 +295,7 @@ ms_assert_eq 3 "$(count_since 0 '.status == 502')" "502 answers"
 assert_added_once "$known"
 ms_assert_eq "$known" "$(sql "SELECT count(*) FROM members WHERE status = 'synced' AND remote_id LIKE 'user-%'")" \
     "synced rows after the storm"
-grep -q "devin: $known added, 0 already there, 3 rejected, 0 failed, 1 invalid, 0 unchanged, .* retries" "$T/storm.log" ||
+grep -q "devin: $known added, 0 already there, 0 updated, 3 rejected, 0 failed, 1 invalid, 0 unchanged, .* retries" "$T/storm.log" ||
     ms_fail "storm summary"
 
 # ---------------------------------------------------------------------- secrets

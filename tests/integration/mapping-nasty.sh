@@ -69,7 +69,9 @@ sim() {
 JQ_REC='def rec($t; $k):
   if $t == "rainbond" then .apis.rainbond.users[] | select(.nick_name == $k) | del(.user_id, .create_time, .password)
   elif $t == "dingtalk" then .apis.dingtalk.users[] | select(.userid == $k)
-  elif $t == "babelbird" then .apis.babelbird.members[] | select(.email == $k) | del(.id, .password, .encoding)
+    | del(.creates, .updates, .password_resets, .ignored_update_fields)
+  elif $t == "babelbird" then .apis.babelbird.members[] | select(.email == $k)
+    | del(.id, .password, .encoding, .creates, .updates, .password_updates, .ignored_update_fields, .frozen)
   elif $t == "compai" then .apis.compai.members[] | select(.email == $k)
     | {email, userId, role, department, jobTitle, isActive, fleetDmLabelId}
   elif $t == "devin" then .apis.devin.orgs[$org][] | select(.email == $k) | {email, user_id, adds}
@@ -116,14 +118,14 @@ check_summary() {
     [[ "$summary" == *": 13 entries; "* ]] || ms_fail "$run run: not 13 entries: $summary"
     while read -r t v i; do
         if [[ $run == first ]]; then
-            [[ "$summary" =~ $t:\ ([0-9]+)\ added,\ ([0-9]+)\ already\ there,\ ([0-9]+)\ rejected,\ 0\ failed,\ ([0-9]+)\ invalid,\ 0\ unchanged ]] ||
+            [[ "$summary" =~ $t:\ ([0-9]+)\ added,\ ([0-9]+)\ already\ there,\ 0\ updated,\ ([0-9]+)\ rejected,\ 0\ failed,\ ([0-9]+)\ invalid,\ 0\ unchanged ]] ||
                 ms_fail "$run run summary of $t: $summary"
             a=${BASH_REMATCH[1]} d=${BASH_REMATCH[2]} r=${BASH_REMATCH[3]} x=${BASH_REMATCH[4]}
             if ((a < v || a > v + 1 || d > 1 || r > 1 || x < i || x > i + 1 || a + d + r + x != v + i + 1)); then
                 ms_fail "$run run summary of $t: expected $v added and $i invalid, and dup2: $summary"
             fi
         else
-            [[ "$summary" =~ $t:\ 0\ added,\ 0\ already\ there,\ 0\ rejected,\ 0\ failed,\ ([0-9]+)\ invalid,\ ([0-9]+)\ unchanged ]] ||
+            [[ "$summary" =~ $t:\ 0\ added,\ 0\ already\ there,\ 0\ updated,\ 0\ rejected,\ 0\ failed,\ ([0-9]+)\ invalid,\ ([0-9]+)\ unchanged ]] ||
                 ms_fail "$run run summary of $t: $summary"
             x=${BASH_REMATCH[1]} u=${BASH_REMATCH[2]}
             if ((x < i || x > i + 1 || x + u != 13)); then
@@ -170,7 +172,7 @@ done
 CLIENT_ID=$(<"$SIM_SECRETS/babelbird.client_id")
 # One request at a time: dup1 is sent before dup2, always, and is the one
 # the APIs create.
-common='retry_delay = 0.05; retry_max_delay = 0.2; max_retries = 3; max_inflight = 1;'
+common='retry_delay = 0.05; retry_max_delay = 0.2; retry_backoff = 0; retry_backoff_max = 0; max_retries = 3; max_inflight = 1;'
 targets=$(
     cat <<EOT
   { name = "rainbond"; driver = "rainbond"; url = "$SIM_URL";

@@ -41,7 +41,7 @@ log_level = "info";
 targets = (
   { name = "ad-api"; driver = "rest"; url = "$SIM_URL/rest/members";
     key = "uid"; remote_id_path = "id";
-    retry_delay = 0.05; retry_max_delay = 0.2; max_retries = 3;
+    retry_delay = 0.05; retry_max_delay = 0.2; retry_backoff = 0; retry_backoff_max = 0; max_retries = 3;
     auth = { key_file = "$SIM_REST_TOKENFILE"; };
     $target_extra
     map = {

@@ -73,7 +73,7 @@ ms_assert_eq 0 "$(posts_for user0001)" "POSTs for the locked user0001"
 ms_assert_eq 0 "$(posts_for user0003)" "POSTs for user0003 (disabled_filter)"
 ms_assert_eq 1 "$(posts_for user0002)" "POSTs for user0002 (timed lock only)"
 ms_assert_eq 1 "$(posts_for user0004)" "POSTs for user0004 (employeeType staff)"
-grep -q "cycle 1 finished in .*: 26 entries; hr-api: 23 added, 0 already there, 0 rejected, 0 failed, 1 invalid, 0 unchanged, 2 disabled; read: full$" \
+grep -q "cycle 1 finished in .*: 26 entries; hr-api: 23 added, 0 already there, 0 updated, 0 rejected, 0 failed, 1 invalid, 0 unchanged, 2 disabled in the directory; read: full$" \
     "$T/run1.log" || ms_fail "first run summary"
 ms_assert_eq 0 "$(ms_state_sql "SELECT count(*) FROM members WHERE dn IN
     ('uid=user0001,$LDAP_PEOPLE', 'uid=user0003,$LDAP_PEOPLE')")" "state rows for disabled users"
@@ -84,7 +84,7 @@ ms_once dry-nodetect --dry-run
 ms_assert_eq 0 "$MS_RC" "dry run exit status"
 grep -q "target hr-api (rest): 1 to add, .*, 1 disabled, 0 not in its groups" "$T/dry-nodetect.log" ||
     ms_fail "detect_disabled = false: plan"
-grep -q "^  add   uid=user0001,$LDAP_PEOPLE \[user0001@example.org\]: new member" "$T/dry-nodetect.log" ||
+grep -q "^  add         uid=user0001,$LDAP_PEOPLE \[user0001@example.org\]: new member" "$T/dry-nodetect.log" ||
     ms_fail "detect_disabled = false: user0001 not planned"
 
 ms_log "re-enabled accounts are added at the next cycle"
@@ -96,7 +96,7 @@ ms_assert_eq 0 "$MS_RC" "second run exit status"
 ms_assert_eq 25 "$(rest_count)" "members at the API after re-enabling"
 ms_assert_eq 1 "$(posts_for user0001)" "POSTs for user0001 after unlocking"
 ms_assert_eq 1 "$(posts_for user0003)" "POSTs for user0003 after leaving disabled_filter"
-grep -q "hr-api: 2 added, 0 already there, 0 rejected, 0 failed, 1 invalid, 23 unchanged; read: full$" "$T/run2.log" ||
+grep -q "hr-api: 2 added, 0 already there, 0 updated, 0 rejected, 0 failed, 1 invalid, 23 unchanged; read: full$" "$T/run2.log" ||
     ms_fail "second run summary"
 
 ms_log "syncrepl: locks and unlocks between cycles are picked up"
@@ -112,7 +112,7 @@ ms_add_user fresh1 Fresh
 lock fresh1 "$PERMANENT"
 ms_once run4
 ms_assert_eq 0 "$MS_RC" "fourth run exit status"
-grep -q "cycle 1 finished in .*: 2 changed entries; hr-api: 0 added, 0 already there, 0 rejected, 0 failed, 0 invalid, 0 unchanged, 2 disabled (1 of them kept at the target); read: syncrepl, changes only$" \
+grep -q "cycle 1 finished in .*: 2 changed entries; hr-api: 0 added, 0 already there, 0 updated, 0 rejected, 0 failed, 0 invalid, 0 unchanged, 2 disabled in the directory, 1 leaving members kept (deprovision = none); read: syncrepl, changes only$" \
     "$T/run4.log" || ms_fail "fourth run: locks not picked up"
 ms_assert_eq 0 "$(posts_for fresh1)" "POSTs for the locked new user"
 ms_assert_eq 25 "$(ms_posts /rest/members)" "POSTs after the locks"
@@ -136,7 +136,7 @@ ms_assert_eq 0 "$MS_RC" "sixth run exit status"
 # changes the scope, so the cookie is not continued.
 grep -q "cycle 1 reads the whole directory: the groups or disabled accounts that scope the entries changed" \
     "$T/run6.log" || ms_fail "sixth run: no full read after disabled_filter matched another entry"
-grep -q "cycle 1 finished in .*: 27 entries; hr-api: 0 added, .*, 24 unchanged, 2 disabled (2 of them kept at the target); read: syncrepl$" \
+grep -q "cycle 1 finished in .*: 27 entries; hr-api: 0 added, .*, 24 unchanged, 2 disabled in the directory, 2 leaving members kept (deprovision = none); read: syncrepl$" \
     "$T/run6.log" || ms_fail "sixth run: disabled_filter match not picked up"
 ms_assert_eq 26 "$(ms_posts /rest/members)" "POSTs in total"
 ms_assert_eq 0 "$(ms_state_sql "SELECT count(*) FROM members WHERE gone_at IS NOT NULL")" "members marked gone"

@@ -102,7 +102,7 @@ ms_assert_eq 69 "$CUT_RC" "exit status after an incomplete read"
 ((CUT_N >= 1000 && CUT_N < ENTRIES)) || ms_fail "entries read before the kill: $CUT_N"
 grep -q "^error: cannot read the directory: reading the directory: " "$T/cut1.log" ||
     ms_fail "the failed read is not reported"
-grep -q "cycle 1 could not read the whole directory in .*: $CUT_N entries; adds and updates only, nothing treated as gone; hr-api: $CUT_N added, 0 already there, 0 rejected, 0 failed, 0 invalid, 0 unchanged; read: full$" \
+grep -q "cycle 1 could not read the whole directory in .*: $CUT_N entries; adds and updates only, nothing treated as gone; hr-api: $CUT_N added, 0 already there, 0 updated, 0 rejected, 0 failed, 0 invalid, 0 unchanged; read: full$" \
     "$T/cut1.log" || ms_fail "summary of the incomplete read"
 # What was read is real: it is pushed, once.
 ms_assert_eq "$CUT_N" "$(ms_posts /rest/members)" "POSTs after the incomplete read"
@@ -117,7 +117,7 @@ write_conf 100
 notify_listen full1
 NOTIFY_SOCKET="$T/full1.sock" ms_once full1
 ms_assert_eq 0 "$MS_RC" "exit status of the complete read"
-grep -q "cycle 1 finished in .*: $ENTRIES entries; hr-api: $((MEMBERS - CUT_N)) added, 0 already there, 0 rejected, 0 failed, 1 invalid, $CUT_N unchanged; read: full$" \
+grep -q "cycle 1 finished in .*: $ENTRIES entries; hr-api: $((MEMBERS - CUT_N)) added, 0 already there, 0 updated, 0 rejected, 0 failed, 1 invalid, $CUT_N unchanged; read: full$" \
     "$T/full1.log" || ms_fail "summary of the complete read"
 # Pages of 100 as the reader reported them, up to the last entry.
 grep -aq "reading the directory (100 entries)" "$T/full1.out" || ms_fail "no page of 100 reported"
@@ -155,7 +155,7 @@ ms_slapd_restart
 write_conf 100
 ms_once full2
 ms_assert_eq 0 "$MS_RC" "exit status of the read after the second restart"
-grep -q "cycle 1 finished in .*: $ENTRIES entries; hr-api: 0 added, 0 already there, 0 rejected, 0 failed, 1 invalid, $MEMBERS unchanged; read: full$" \
+grep -q "cycle 1 finished in .*: $ENTRIES entries; hr-api: 0 added, 0 already there, 0 updated, 0 rejected, 0 failed, 1 invalid, $MEMBERS unchanged; read: full$" \
     "$T/full2.log" || ms_fail "summary after the second restart"
 ms_assert_eq 0 "$(gone_count)" "members marked gone after the second restart"
 ms_assert_eq "$MEMBERS" "$(ms_posts /rest/members)" "POSTs after the second restart"
@@ -175,7 +175,7 @@ ms_wait_until 30 grep -q "cycle 1 could not read the whole directory" "$T/daemon
 kill -0 "$daemon" || ms_fail "the daemon died when slapd did"
 ms_slapd_restart
 ms_wait_until 30 grep -q "cycle 2 finished" "$T/daemon.log" || ms_fail "the daemon did not complete a cycle after the restart"
-grep -q "cycle 2 finished in .*: $((ENTRIES + 3)) entries; hr-api: 3 added, 0 already there, 0 rejected, 0 failed, 1 invalid, $MEMBERS unchanged; read: full$" \
+grep -q "cycle 2 finished in .*: $((ENTRIES + 3)) entries; hr-api: 3 added, 0 already there, 0 updated, 0 rejected, 0 failed, 1 invalid, $MEMBERS unchanged; read: full$" \
     "$T/daemon.log" || ms_fail "summary of the daemon's cycle after the restart"
 late_at_api() { test "$(ms_sim_jq '[.apis.rest.members[] | select(.uid | startswith("late"))] | length')" = "$1"; }
 late_at_api 3 || ms_fail "late users not at the API"

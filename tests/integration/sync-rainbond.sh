@@ -41,7 +41,7 @@ grep -q "skipping uid=j.doe,.*nick_name: value \"j.doe\" does not match the requ
     ms_fail "no reason logged for j.doe"
 grep -q "nick_name: value \"averyveryverylongusername01\" is 27 characters long, the maximum is 24" \
     "$T/run1.log" || ms_fail "no reason logged for the long uid"
-grep -q "cycle 1 finished in .*: 206 entries; rainbond: 203 added, 0 already there, 0 rejected, 0 failed, 3 invalid" \
+grep -q "cycle 1 finished in .*: 206 entries; rainbond: 203 added, 0 already there, 0 updated, 0 rejected, 0 failed, 3 invalid" \
     "$T/run1.log" || ms_fail "no cycle summary"
 
 ms_log "second run: nothing to push, nothing logged again"
@@ -51,7 +51,7 @@ ms_assert_eq "$valid" "$(ms_posts)" "POSTs after the second run"
 if grep -q "skipping" "$T/run2.log"; then
     ms_fail "invalid entries logged again on the second run"
 fi
-grep -q "rainbond: 0 added, 0 already there, 0 rejected, 0 failed, 3 invalid, 203 unchanged" "$T/run2.log" ||
+grep -q "rainbond: 0 added, 0 already there, 0 updated, 0 rejected, 0 failed, 3 invalid, 203 unchanged" "$T/run2.log" ||
     ms_fail "second run summary"
 
 ms_log "a new user is pushed alone"
@@ -71,7 +71,7 @@ ms_assert_eq "newbie" "$(ms_sim_jq '.log[-1].key')" "the new user was the one pu
 ms_assert_eq "newbie@example.org" \
     "$(ms_sim_jq '.apis.rainbond.users[] | select(.nick_name == "newbie") | .email')" "mapped email lowercased"
 
-ms_log "a modified mapped attribute is not pushed twice"
+ms_log "a modified mapped attribute is one update, never a second add"
 ms_ldapmodify <<EOT
 dn: uid=user0001,$LDAP_PEOPLE
 changetype: modify
@@ -81,7 +81,9 @@ EOT
 ms_once run4
 ms_assert_eq 0 "$MS_RC" "fourth run exit status"
 ms_assert_eq $((valid + 1)) "$(ms_posts)" "POSTs after modifying a user"
-grep -q "1 changed but not updatable" "$T/run4.log" || ms_fail "the change is not reported"
+grep -q "rainbond: 0 added, 0 already there, 1 updated" "$T/run4.log" || ms_fail "the update is not reported"
+ms_assert_eq "renamed0001@example.org" \
+    "$(ms_sim_jq '.apis.rainbond.users[] | select(.nick_name == "user0001") | .email')" "email updated"
 
 ms_log "--dry-run shows the plan and changes nothing"
 ms_ldapadd <<EOT
@@ -94,9 +96,9 @@ mail: drydock@example.org
 EOT
 before=$(ms_state_sql "SELECT count(*), max(updated_at) FROM members; SELECT count(*) FROM runs")
 "$MEMBERSYNCD" --dry-run --config "$T/membersync.conf" >"$T/dry.out" 2>"$T/dry.log"
-grep -q "^target rainbond (rainbond): 1 to add, 0 newly invalid, 3 still invalid, 203 unchanged, 0 waiting for retry, 1 changed but not updatable" "$T/dry.out" ||
+grep -q "^target rainbond (rainbond): 1 to add, 0 to update, 0 to enable, 0 to check, 0 to disable, 0 to delete, 0 newly invalid, 3 still invalid, 204 unchanged, 0 waiting for retry" "$T/dry.out" ||
     ms_fail "dry-run summary"
-grep -q "^  add   uid=drydock,$LDAP_PEOPLE \[drydock\]: new member" "$T/dry.out" || ms_fail "dry-run action"
+grep -q "^  add         uid=drydock,$LDAP_PEOPLE \[drydock\]: new member" "$T/dry.out" || ms_fail "dry-run action"
 grep -q '"password":"\*\*\*\*\*\*\*\*"' "$T/dry.out" || ms_fail "dry-run does not redact the password"
 ms_assert_eq "$before" \
     "$(ms_state_sql "SELECT count(*), max(updated_at) FROM members; SELECT count(*) FROM runs")" "state after dry-run"
@@ -119,7 +121,7 @@ ms_assert_eq 1 "$MS_RC" "exit status with failed members"
 ms_assert_eq 4 "$(ms_state_sql "SELECT count(*) FROM members WHERE status = 'failed'")" "failed rows"
 ms_assert_eq 0 "$(ms_sim_jq '[.apis.rainbond.users[] | select(.nick_name | startswith("storm"))] | length')" \
     "storm users while failing"
-grep -q "adding storm1 (uid=storm1,$LDAP_PEOPLE) failed (transient), will retry next cycle: HTTP 500" \
+grep -q "rainbond: add of storm1 (uid=storm1,$LDAP_PEOPLE) failed (transient), will retry at the next cycle: HTTP 500" \
     "$T/run5.log" || ms_fail "failure not logged"
 # Each was tried 1 + max_retries (3) times within the run.
 ms_assert_eq 16 "$(ms_sim_jq '[.log[] | select(.status == 500)] | length')" "attempts during the storm"

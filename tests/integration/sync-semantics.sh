@@ -18,7 +18,7 @@ ms_sim_start
 
 # $1: deprovision policy, $2: extra target settings.
 write_conf() {
-    ms_conf_write "$T/membersync.conf" "$(ms_rainbond_target | sed "s|retry_delay = 0.05;|retry_delay = 0.05; deprovision = \"$1\"; max_deprovision = 3; max_attempts = 2; retry_backoff = 1; retry_backoff_max = 2; $2|")"
+    ms_conf_write "$T/membersync.conf" "$(ms_rainbond_target | sed "s|retry_delay = 0.05;|retry_delay = 0.05; deprovision = \"$1\"; max_deprovision = 3; max_attempts = 2; ${2:-}|")"
 }
 # Requests of one method to the users API (optionally for one key).
 requests() {
@@ -104,27 +104,32 @@ grep -q "deprovisions not planned (the directory returned no entries at all)" "$
 cp "$T/membersync.conf.good" "$T/membersync.conf"
 ms_once run9
 ms_assert_eq 0 "$MS_RC" "run after the empty read"
-ms_assert_eq 1 "$(requests DELETE)" "still no DELETE when the entries are back"
+# The only DELETE is user0003's: disabled under the old policy, and
+# delete is the stronger one.
+ms_assert_eq deleted "$(ms_state_sql "SELECT status FROM members WHERE member_key = 'user0003'")" \
+    "the disabled user is deleted under the new policy"
+ms_assert_eq "" "$(sim_user user0003)" "user0003 gone from Rainbond"
+ms_assert_eq 2 "$(requests DELETE)" "no other DELETE when the entries are back"
 ms_assert_eq 0 "$(ms_state_sql "SELECT count(*) FROM members WHERE gone_at IS NOT NULL AND status = 'synced'")" \
     "everyone back"
 
 ms_log "more than max_deprovision is held until approved"
 for i in 10 11 12 13 14; do ms_ldapdelete "uid=user00$i,$LDAP_PEOPLE"; done
 ms_once run10
-ms_assert_eq 1 "$(requests DELETE)" "no DELETE while held"
+ms_assert_eq 2 "$(requests DELETE)" "no DELETE while held"
 grep -q "5 deprovisions planned, more than max_deprovision allows (3 of" "$T/run10.log" || ms_fail "hold not logged"
 ms plan >"$T/plan.out"
 grep -q "uid=user0012,$LDAP_PEOPLE" "$T/plan.out" || ms_fail "membersync plan does not show the held plan"
 ms_assert_eq 5 "$(ms plan --json | jq '.[0].plan | length')" "held plan in --json"
 ms_once run11
-ms_assert_eq 1 "$(requests DELETE)" "still held on the next cycle"
+ms_assert_eq 2 "$(requests DELETE)" "still held on the next cycle"
 ms approve rainbond >"$T/approve.out"
 ms_once run12
 ms_assert_eq 0 "$MS_RC" "approved run"
-ms_assert_eq 6 "$(requests DELETE)" "the approved deletes"
+ms_assert_eq 7 "$(requests DELETE)" "the approved deletes"
 ms_assert_eq 0 "$(ms_state_sql "SELECT count(*) FROM holds")" "the hold is gone"
 ms_once run13
-ms_assert_eq 6 "$(requests DELETE)" "nothing more"
+ms_assert_eq 7 "$(requests DELETE)" "nothing more"
 
 ms_log "a permanent failure is quarantined after max_attempts; retry releases it"
 ms_sim_fault '{"api":"rainbond","method":"POST","key":"qq","status":302,"count":-1,"body":"moved"}'
