@@ -28,6 +28,26 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_print_json(struct json_object *o);
 
 /* cli_state.c: what the verbs over the state cache share. */
+
+/* Options of the verbs over the state cache. -c, --json and --state are
+ * every verb's; the others only where `accepted` has them. */
+#define CLI_OPT_TARGET 0x1u	/* -t, --target T */
+#define CLI_OPT_MEMBER 0x2u	/* -m, --member M */
+#define CLI_OPT_ALL 0x4u	/* --all */
+#define CLI_OPT_YES 0x8u	/* --yes */
+#define CLI_OPT_STATUS 0x10u	/* --synced, --failed, ... (one member status) */
+struct cli_opts {
+	const char *state_path, *target, *member;
+	const char *operand;	/* the verb's one operand */
+	bool all, yes;
+	int status;		/* a member_status, or -1 */
+};
+/* Parses a verb's argv (after optind = 0, see the verbs below) into *o.
+ * `operand` says what the verb's one operand names, for the message when
+ * it is missing ("member? Give its source id, DN or member key"); NULL:
+ * the verb takes none. Returns 0, or EX_USAGE after printing why. */
+int cli_options(struct cli *cli, int argc, char **argv, unsigned accepted, const char *operand,
+		struct cli_opts *o);
 enum {
 	CLI_STATE_WRITE = 0x1,	/* open it read-write (retry, approve, forget) */
 	CLI_STATE_CONF = 0x2,	/* load the configuration even with --state (the verb needs its targets) */

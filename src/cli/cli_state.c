@@ -6,12 +6,71 @@
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
+
+int cli_options(struct cli *cli, int argc, char **argv, unsigned accepted, const char *operand,
+		struct cli_opts *o)
+{
+	enum { OPT_JSON = 256, OPT_STATE, OPT_ALL, OPT_YES, OPT_STATUS };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "target", required_argument, NULL, 't' },
+		{ "member", required_argument, NULL, 'm' },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "yes", no_argument, NULL, OPT_YES },
+		{ "pending", no_argument, NULL, OPT_STATUS + MEMBER_PENDING },
+		{ "synced", no_argument, NULL, OPT_STATUS + MEMBER_SYNCED },
+		{ "failed", no_argument, NULL, OPT_STATUS + MEMBER_FAILED },
+		{ "invalid", no_argument, NULL, OPT_STATUS + MEMBER_INVALID },
+		{ "quarantined", no_argument, NULL, OPT_STATUS + MEMBER_QUARANTINED },
+		{ "disabled", no_argument, NULL, OPT_STATUS + MEMBER_DISABLED },
+		{ "deleted", no_argument, NULL, OPT_STATUS + MEMBER_DELETED },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, index;
+
+	*o = (struct cli_opts){ .status = -1 };
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:t:m:", longopts, &index)) != -1) {
+		unsigned need = c == 't' ? CLI_OPT_TARGET : c == 'm' ? CLI_OPT_MEMBER : c == OPT_ALL ? CLI_OPT_ALL
+				: c == OPT_YES ? CLI_OPT_YES : c >= OPT_STATUS ? CLI_OPT_STATUS : 0;
+		if (need && !(accepted & need)) {
+			cli_error("%s: %s is not an option of this command", argv[0], argv[optind - 1]);
+			return EX_USAGE;
+		}
+		switch (c) {
+		case 'c': cli->config_path = optarg; break;
+		case OPT_JSON: cli->json = true; break;
+		case OPT_STATE: o->state_path = optarg; break;
+		case 't': o->target = optarg; break;
+		case 'm': o->member = optarg; break;
+		case OPT_ALL: o->all = true; break;
+		case OPT_YES: o->yes = true; break;
+		case '?':
+		case ':': return EX_USAGE;
+		default: o->status = c - OPT_STATUS; break;
+		}
+	}
+	if (operand && optind == argc) {
+		cli_error("%s: which %s", argv[0], operand);
+		return EX_USAGE;
+	}
+	if (operand)
+		o->operand = argv[optind++];
+	if (optind < argc) {
+		cli_error("%s: unexpected argument '%s'", argv[0], argv[optind]);
+		return EX_USAGE;
+	}
+	return 0;
+}
 
 int cli_state_open(struct cli *cli, const char *state_path, const char *target, unsigned flags,
 		   struct state **out, char **path_out)

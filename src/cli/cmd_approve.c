@@ -7,45 +7,22 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
-enum { OPT_JSON = 256, OPT_STATE };
 
 int cli_approve(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *state_path = NULL;
-	int c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cli->config_path = optarg; break;
-		case OPT_JSON: cli->json = true; break;
-		case OPT_STATE: state_path = optarg; break;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		if (optind < argc)
-			cli_error("approve: unexpected argument '%s'", argv[optind + 1]);
-		else
-			cli_error("approve: which target? ('membersync plan' lists the held ones)");
-		return EX_USAGE;
-	}
-	const char *target = argv[optind];
+	struct cli_opts opts;
+	int code = cli_options(cli, argc, argv, 0, "target? ('membersync plan' lists the held ones)", &opts);
+	if (code)
+		return code;
+	const char *target = opts.operand, *state_path = opts.state_path;
 	struct state *st;
 	char *path;
-	int code = cli_state_open(cli, state_path, target, CLI_STATE_WRITE | CLI_STATE_CONF, &st, &path);
+	code = cli_state_open(cli, state_path, target, CLI_STATE_WRITE | CLI_STATE_CONF, &st, &path);
 	if (code)
 		return code;
 

@@ -6,7 +6,6 @@
 #include "cli/cli.h"
 #include "state/state.h"
 
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,41 +29,15 @@ static const char *forget_field(json_object *row, const char *name)
 	return json_object_object_get_ex(row, name, &v) ? json_object_get_string(v) : "-";
 }
 
-enum { OPT_JSON = 256, OPT_STATE, OPT_YES };
 
 int cli_forget(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "target", required_argument, NULL, 't' },
-		{ "yes", no_argument, NULL, OPT_YES },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *target = NULL, *state_path = NULL;
-	bool yes = false;
-	int c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:t:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cli->config_path = optarg; break;
-		case OPT_JSON: cli->json = true; break;
-		case 't': target = optarg; break;
-		case OPT_YES: yes = true; break;
-		case OPT_STATE: state_path = optarg; break;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		if (optind < argc)
-			cli_error("forget: unexpected argument '%s'", argv[optind + 1]);
-		else
-			cli_error("forget: which member? Give its source id (entryUUID, objectGUID), DN or member key");
-		return EX_USAGE;
-	}
-	const char *member = argv[optind];
+	struct cli_opts opts;
+	int code = cli_options(cli, argc, argv, CLI_OPT_TARGET | CLI_OPT_YES, "member? Give its source id (entryUUID, objectGUID), DN or member key", &opts);
+	if (code)
+		return code;
+	const char *member = opts.operand, *target = opts.target, *state_path = opts.state_path;
+	bool yes = opts.yes;
 	if (!yes) {
 		cli_error("forget: nothing done without --yes ('membersync show %s' lists the rows first)", member);
 		fprintf(stderr,
@@ -77,7 +50,7 @@ int cli_forget(struct cli *cli, int argc, char **argv)
 	}
 	struct state *st;
 	char *path;
-	int code = cli_state_open(cli, state_path, target, CLI_STATE_WRITE, &st, &path);
+	code = cli_state_open(cli, state_path, target, CLI_STATE_WRITE, &st, &path);
 	if (code)
 		return code;
 

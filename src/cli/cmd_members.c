@@ -5,7 +5,6 @@
 #include "cli/cli.h"
 #include "state/state.h"
 
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,51 +42,18 @@ static void members_one(void *ud, const struct state_member *m)
 		printf("%-16s %-11s   %s\n", "", "", m->last_error);
 }
 
-enum { OPT_JSON = 256, OPT_STATE };
 
 int cli_members(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "target", required_argument, NULL, 't' },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ "invalid", no_argument, NULL, 'I' },
-		{ "failed", no_argument, NULL, 'F' },
-		{ "pending", no_argument, NULL, 'P' },
-		{ "synced", no_argument, NULL, 'S' },
-		{ "quarantined", no_argument, NULL, 'Q' },
-		{ "disabled", no_argument, NULL, 'D' },
-		{ "deleted", no_argument, NULL, 'X' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *target = NULL, *state_path = NULL;
-	int status = -1, c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:t:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cli->config_path = optarg; break;
-		case OPT_JSON: cli->json = true; break;
-		case 't': target = optarg; break;
-		case OPT_STATE: state_path = optarg; break;
-		case 'I': status = MEMBER_INVALID; break;
-		case 'F': status = MEMBER_FAILED; break;
-		case 'P': status = MEMBER_PENDING; break;
-		case 'S': status = MEMBER_SYNCED; break;
-		case 'Q': status = MEMBER_QUARANTINED; break;
-		case 'D': status = MEMBER_DISABLED; break;
-		case 'X': status = MEMBER_DELETED; break;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind < argc) {
-		cli_error("members: unexpected argument '%s'", argv[optind]);
-		return EX_USAGE;
-	}
+	struct cli_opts opts;
+	int code = cli_options(cli, argc, argv, CLI_OPT_TARGET | CLI_OPT_STATUS, NULL, &opts);
+	if (code)
+		return code;
+	const char *target = opts.target, *state_path = opts.state_path;
+	int status = opts.status;
 	struct state *st;
 	char *path;
-	int code = cli_state_open(cli, state_path, target, 0, &st, &path);
+	code = cli_state_open(cli, state_path, target, 0, &st, &path);
 	if (code)
 		return code;
 	struct members_run run = { .json = cli->json ? json_object_new_array() : NULL };

@@ -9,7 +9,6 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,39 +21,15 @@ struct retry_pause {
 	char *reason;
 };
 
-enum { OPT_JSON = 256, OPT_STATE, OPT_ALL };
 
 int cli_retry(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "target", required_argument, NULL, 't' },
-		{ "member", required_argument, NULL, 'm' },
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *target = NULL, *member = NULL, *state_path = NULL;
-	bool all = false;
-	int c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:t:m:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cli->config_path = optarg; break;
-		case OPT_JSON: cli->json = true; break;
-		case 't': target = optarg; break;
-		case 'm': member = optarg; break;
-		case OPT_ALL: all = true; break;
-		case OPT_STATE: state_path = optarg; break;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind < argc) {
-		cli_error("retry: unexpected argument '%s'", argv[optind]);
-		return EX_USAGE;
-	}
+	struct cli_opts opts;
+	int code = cli_options(cli, argc, argv, CLI_OPT_TARGET | CLI_OPT_MEMBER | CLI_OPT_ALL, NULL, &opts);
+	if (code)
+		return code;
+	const char *target = opts.target, *member = opts.member, *state_path = opts.state_path;
+	bool all = opts.all;
 	if (!all && !target && !member) {
 		cli_error("retry: say what to retry: --target T, --member M (source id, DN or member key), or --all "
 			  "for every failed and quarantined member of every target");
@@ -69,7 +44,7 @@ int cli_retry(struct cli *cli, int argc, char **argv)
 	bool unpause = target || all;
 	struct state *st;
 	char *path;
-	int code = cli_state_open(cli, state_path, target, CLI_STATE_WRITE | (unpause ? CLI_STATE_CONF : 0), &st,
+	code = cli_state_open(cli, state_path, target, CLI_STATE_WRITE | (unpause ? CLI_STATE_CONF : 0), &st,
 				  &path);
 	if (code)
 		return code;

@@ -6,7 +6,6 @@
 #include "state/state.h"
 #include "util/timeutil.h"
 
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,39 +61,17 @@ static void show_one(void *ud, const struct state_member *m)
 	printf("  gone          %s\n", m->gone_at ? cli_when(m->gone_at, run->now, when) : "- (in the directory)");
 }
 
-enum { OPT_JSON = 256, OPT_STATE };
 
 int cli_show(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *state_path = NULL;
-	int c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cli->config_path = optarg; break;
-		case OPT_JSON: cli->json = true; break;
-		case OPT_STATE: state_path = optarg; break;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		if (optind < argc)
-			cli_error("show: unexpected argument '%s'", argv[optind + 1]);
-		else
-			cli_error("show: which member? Give its source id (entryUUID, objectGUID), DN or member key");
-		return EX_USAGE;
-	}
-	const char *member = argv[optind];
+	struct cli_opts opts;
+	int code = cli_options(cli, argc, argv, 0, "member? Give its source id (entryUUID, objectGUID), DN or member key", &opts);
+	if (code)
+		return code;
+	const char *member = opts.operand, *state_path = opts.state_path;
 	struct state *st;
 	char *path;
-	int code = cli_state_open(cli, state_path, NULL, 0, &st, &path);
+	code = cli_state_open(cli, state_path, NULL, 0, &st, &path);
 	if (code)
 		return code;
 

@@ -11,7 +11,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,37 +245,17 @@ static void status_print_target(const struct status_target *t, int64_t now)
 	}
 }
 
-enum { OPT_JSON = 256, OPT_STATE };
 
 int cli_status(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "target", required_argument, NULL, 't' },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *target = NULL, *state_path = NULL;
-	int c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:t:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cli->config_path = optarg; break;
-		case OPT_JSON: cli->json = true; break;
-		case 't': target = optarg; break;
-		case OPT_STATE: state_path = optarg; break;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind < argc) {
-		cli_error("status: unexpected argument '%s'", argv[optind]);
-		return EX_USAGE;
-	}
+	struct cli_opts opts;
+	int code = cli_options(cli, argc, argv, CLI_OPT_TARGET, NULL, &opts);
+	if (code)
+		return code;
+	const char *target = opts.target, *state_path = opts.state_path;
 	struct state *st;
 	char *path;
-	int code = cli_state_open(cli, state_path, target, CLI_STATE_CONF, &st, &path);
+	code = cli_state_open(cli, state_path, target, CLI_STATE_CONF, &st, &path);
 	if (code)
 		return code;
 

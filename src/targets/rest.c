@@ -606,43 +606,56 @@ static void rest_apply_rule(const struct rest_rule *r, const struct http_respons
 	out->retry_after = wait ? strtol(wait, NULL, 10) : resp->retry_after;
 }
 
+/* What an answer means under one table (the target's, for adds, or an
+ * op's): its rules first, then its success statuses and its `other` ones
+ * (duplicate for an add, absent for the other ops), then what every API
+ * agrees on; a 4xx left over is INVALID when the request carried values
+ * the API may refuse (`payload`), else PERMANENT. Returns the parsed body
+ * (NULL without one; caller puts). */
+static json_object *rest_classify(const struct rest_rule *rules, size_t n_rules, const long long *success,
+				  size_t n_success, const long long *other, size_t n_other, enum outcome_kind other_kind,
+				  bool payload, const struct http_response *resp, struct outcome *out)
+{
+	long st = resp->status;
+	if (st == 0) {
+		classify_common(resp, out);
+		return NULL;
+	}
+	json_object *body = classify_json_body(resp);
+	for (size_t i = 0; i < n_rules; i++)
+		if (rest_rule_matches(&rules[i], st, body)) {
+			rest_apply_rule(&rules[i], resp, body, out);
+			return body;
+		}
+	/* Configured statuses win over the generic reading: an API may well
+	 * say "already there" with a 400. */
+	if (rest_in(success, n_success, st)) {
+		outcome_set(out, OUTCOME_OK, "HTTP %ld", st);
+		return body;
+	}
+	if (rest_in(other, n_other, st)) {
+		outcome_set(out, other_kind, "%s (HTTP %ld)",
+			    other_kind == OUTCOME_DUPLICATE ? "already there" : "not there", st);
+		return body;
+	}
+	if (classify_common(resp, out))
+		return body;
+	char *r = classify_status_reason(resp);
+	if (st >= 400 && st < 500)
+		outcome_set(out, payload ? OUTCOME_INVALID : OUTCOME_PERMANENT, "rejected: %s", r);
+	else
+		outcome_set(out, OUTCOME_PERMANENT, "unexpected answer: %s", r);
+	free(r);
+	return body;
+}
+
 static void rest_classify_add(struct target *t, const struct http_response *resp, struct push_item *it,
 			      struct outcome *out)
 {
 	const struct rest_conf *c = t->conf->driver_conf;
-	json_object *body = NULL;
-	long st = resp->status;
-
-	if (st == 0) {
-		classify_common(resp, out);
-		return;
-	}
-	body = classify_json_body(resp);
-	for (size_t i = 0; i < c->n_rules; i++)
-		if (rest_rule_matches(&c->rules[i], st, body)) {
-			rest_apply_rule(&c->rules[i], resp, body, out);
-			goto out;
-		}
-	/* Configured statuses win over the generic reading: an API may well
-	 * say "already there" with a 400. */
-	if (rest_in(c->success, c->n_success, st)) {
-		outcome_set(out, OUTCOME_OK, "HTTP %ld", st);
-		goto out;
-	}
-	if (rest_in(c->duplicate, c->n_duplicate, st)) {
-		outcome_set(out, OUTCOME_DUPLICATE, "already there (HTTP %ld)", st);
-		goto out;
-	}
-	if (classify_common(resp, out))
-		goto out;
-	char *r = classify_status_reason(resp);
-	if (st >= 400 && st < 500)
-		outcome_set(out, OUTCOME_INVALID, "rejected: %s", r);
-	else
-		outcome_set(out, OUTCOME_PERMANENT, "unexpected answer: %s", r);
-	free(r);
-out:
-	if (out->kind == OUTCOME_OK || out->kind == OUTCOME_DUPLICATE)
+	json_object *body = rest_classify(c->rules, c->n_rules, c->success, c->n_success, c->duplicate,
+					  c->n_duplicate, OUTCOME_DUPLICATE, true, resp, out);
+	if (body && (out->kind == OUTCOME_OK || out->kind == OUTCOME_DUPLICATE))
 		rest_adopt_id(c, body, out);
 	json_object_put(body);
 }
@@ -720,43 +733,13 @@ out:
 	json_object_put(body);
 }
 
-/* The answer to update, disable, enable or delete. */
+/* The answer to update, disable, enable or delete. Only an update
+ * carries values the API can refuse. */
 static void rest_classify_op(const struct rest_op *o, const struct push_item *it, const struct http_response *resp,
 			     struct outcome *out)
 {
-	json_object *body = NULL;
-	long st = resp->status;
-
-	if (st == 0) {
-		classify_common(resp, out);
-		return;
-	}
-	body = classify_json_body(resp);
-	for (size_t i = 0; i < o->n_rules; i++)
-		if (rest_rule_matches(&o->rules[i], st, body)) {
-			rest_apply_rule(&o->rules[i], resp, body, out);
-			goto out;
-		}
-	if (rest_in(o->success, o->n_success, st)) {
-		outcome_set(out, OUTCOME_OK, "HTTP %ld", st);
-		goto out;
-	}
-	if (rest_in(o->absent, o->n_absent, st)) {
-		outcome_set(out, OUTCOME_ABSENT, "not there (HTTP %ld)", st);
-		goto out;
-	}
-	if (classify_common(resp, out))
-		goto out;
-	char *r = classify_status_reason(resp);
-	/* Only an update carries values the API can refuse. */
-	if (st >= 400 && st < 500 && it->op == OP_UPDATE)
-		outcome_set(out, OUTCOME_INVALID, "rejected: %s", r);
-	else if (st >= 400 && st < 500)
-		outcome_set(out, OUTCOME_PERMANENT, "rejected: %s", r);
-	else
-		outcome_set(out, OUTCOME_PERMANENT, "unexpected answer: %s", r);
-	free(r);
-out:
+	json_object *body = rest_classify(o->rules, o->n_rules, o->success, o->n_success, o->absent, o->n_absent,
+					  OUTCOME_ABSENT, it->op == OP_UPDATE, resp, out);
 	if (out->kind == OUTCOME_OK && it->remote_id)
 		out->remote_id = xstrdup(it->remote_id);
 	json_object_put(body);
