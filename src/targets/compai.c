@@ -299,11 +299,12 @@ static struct compai_member *compai_find(struct compai_state *st, const char *em
 {
 	struct compai_member key = { 0 }, *kp = &key, **hit = NULL;
 	char *lower = email ? compai_lower(email) : NULL;
-	if (lower) {
+	/* bsearch of an empty list may get a NULL base: undefined. */
+	if (lower && st->n_email) {
 		key.email = lower;
 		hit = bsearch(&kp, st->by_email, st->n_email, sizeof(*st->by_email), compai_cmp_email);
 	}
-	if ((!hit || (*hit)->gone) && uid) {
+	if ((!hit || (*hit)->gone) && uid && st->n_user) {
 		key.user_id = (char *)uid;
 		hit = bsearch(&kp, st->by_user, st->n_user, sizeof(*st->by_user), compai_cmp_user);
 	}

@@ -85,10 +85,10 @@ ms_sim_start
 # The REST target scoped to groups, with the group fields in its payload;
 # a rainbond target with no groups for comparison.
 scoped_target() {
-    local groups_list=$1
+    local groups_list=$1 extra=${2:-}
     cat <<EOT
   { name = "hr-api"; driver = "rest"; url = "$SIM_URL/rest/members";
-    key = "email"; remote_id_path = "id";
+    key = "email"; remote_id_path = "id"; $extra
     retry_delay = 0.05; retry_max_delay = 0.2; retry_backoff = 0; retry_backoff_max = 0; max_retries = 3;
     auth = { key_file = "$SIM_REST_TOKENFILE"; };
     groups = [ $groups_list ];
@@ -249,6 +249,27 @@ ms_assert_eq "mo-child,mo-parent" "$(rest_groups user0014)" "groups of user0014 
 ms_assert_eq "mo-child,mo-parent" "$(rest_groups user0015)" "groups of user0015 (memberOf, nested)"
 ms_assert_eq "" "$(rest_groups user0016)" "user0016 (only in mo-other) not at the scoped target"
 ms_assert_eq 23 "$(rainbond_count)" "members of the unscoped target (memberOf run)"
+
+ms_log "a member who leaves the target's groups is deprovisioned (deprovision = disable)"
+disable_conf="deprovision = \"disable\"; disable = { url = \"$SIM_URL/rest/members/{id}\"; body = \"{\\\"active\\\":false}\"; };"
+ms_conf_write "$T/membersync.conf" "$(scoped_target '"mo-parent"' "$disable_conf"),
+$(ms_rainbond_target)" "groups = { base = \"ou=mo,$base\"; member_attributes = [\"memberOf\"]; };"
+ms_ldapmodify <<EOF
+dn: cn=mo-child,ou=mo,$base
+changetype: modify
+delete: member
+member: uid=user0015,$people
+EOF
+ms_once leave
+ms_assert_eq 0 "$MS_RC" "exit status after user0015 left mo-child"
+ms_assert_eq 1 "$(ms_sim_jq '[.log[] | select(.method == "PATCH")] | length')" "PATCH requests"
+ms_assert_eq false "$(ms_sim_jq '.apis.rest.members[] | select(.uid == "user0015") | .active')" \
+    "user0015 deactivated at the API"
+ms_assert_eq "disabled|not in the target's groups" \
+    "$(ms_state_sql "SELECT status, excluded FROM members WHERE target = 'hr-api' AND member_key = 'user0015@example.org'")" \
+    "state of user0015"
+ms_once leave2
+ms_assert_eq 1 "$(ms_sim_jq '[.log[] | select(.method == "PATCH")] | length')" "no PATCH again"
 
 ms_log "config errors: groups without source.groups"
 ms_conf_write "$T/membersync.conf" "$(scoped_target '"all"')"

@@ -2,7 +2,8 @@
 # membersyncd --once under valgrind memcheck against real slapd and the
 # simulator: no invalid reads or writes, no uninitialised jumps, and no
 # leaks (definite, indirect or possible) in a full cycle that adds,
-# rejects, fails and retries members.
+# rejects, fails and retries members, and in one that updates and
+# deprovisions.
 set -euo pipefail
 srcroot="${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$srcroot/tests/integration/lib.sh"
@@ -59,4 +60,21 @@ ms_assert_eq 0 "$MS_RC" "third run exit status"
 ms_assert_eq 206 "$(ms_sim_jq '.apis.rest.members | length')" "rest members after recovery"
 vg dry --dry-run
 ms_assert_eq 0 "$MS_RC" "dry-run exit status"
+# Fourth run: an update and a deprovision at Rainbond.
+sed -i '0,/driver = "rainbond";/s//driver = "rainbond"; deprovision = "delete";/' "$T/membersync.conf"
+ms_ldapmodify <<EOT
+dn: uid=user0001,$LDAP_PEOPLE
+changetype: modify
+replace: mail
+mail: changed0001@example.org
+EOT
+ms_ldapdelete "uid=user0002,$LDAP_PEOPLE"
+vg fourth
+ms_assert_eq 0 "$MS_RC" "fourth run exit status"
+ms_assert_eq 1 "$(ms_sim_jq '[.log[] | select(.method == "PUT")] | length')" "updates sent"
+ms_assert_eq 1 "$(ms_sim_jq '[.log[] | select(.method == "DELETE")] | length')" "deletes sent"
+# The REST target cannot update user0001's changed mail: not in step.
+vg check --check
+ms_assert_eq 1 "$MS_RC" "--check exit status with a change the REST target cannot take"
+grep -q "^changes pending$" "$T/check.log" || ms_fail "--check verdict"
 ms_log "valgrind clean: $(grep -h 'total heap usage' "$T"/first.vg)"
