@@ -111,6 +111,11 @@ int state_set_excluded(struct state *st, const char *target, const char *source_
 int state_foreach_leaving(struct state *st, const char *target,
 			  void (*fn)(void *ud, const struct state_member *m), void *ud);
 
+/* Whether another entry in the target's scope (not source_id) maps to the
+ * same member key and the target has it: 1, 0, or -EIO. Deprovisioning
+ * the member of a leaving entry would then remove someone still there. */
+int state_key_shared(struct state *st, const char *target, const char *member_key, const char *source_id);
+
 /* A target whose deprovisioning plan exceeded max_deprovision: the plan is
  * kept (as JSON text, for `membersync plan`) until it is approved, which
  * lets the next plan of at most `count` deprovisions run once. */

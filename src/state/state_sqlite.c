@@ -44,6 +44,7 @@ enum stmt_id {
 	STMT_TSTATUS_GET,
 	STMT_TSTATUS_SET,
 	STMT_COUNT_ALL,
+	STMT_KEY_SHARED,
 	STMT_LAST_RUN,
 	STMT_BEGIN,
 	STMT_COMMIT,
@@ -132,6 +133,9 @@ static const char *const stmt_sql[STMT__MAX] = {
 		" last_error = coalesce(?4, last_error),"
 		" last_error_at = CASE WHEN ?4 IS NOT NULL THEN ?2 ELSE last_error_at END",
 	[STMT_COUNT_ALL] = "SELECT status, count(*) FROM members WHERE target = ?1 GROUP BY status",
+	[STMT_KEY_SHARED] =
+		"SELECT EXISTS (SELECT 1 FROM members WHERE target = ?1 AND member_key = ?2 AND source_id <> ?3"
+		" AND gone_at IS NULL AND excluded IS NULL AND status IN ('synced', 'pending'))",
 	[STMT_LAST_RUN] =
 		"SELECT started_at, finished_at, result, entries, adds, updates, deprovisions, skipped, failed"
 		" FROM runs ORDER BY id DESC LIMIT 1",
@@ -145,6 +149,7 @@ static const bool stmt_readonly[STMT__MAX] = {
 	[STMT_GET] = true, [STMT_COUNT] = true, [STMT_IDENTITY_GET] = true, [STMT_PAUSE_GET] = true,
 	[STMT_CURSOR_GET] = true, [STMT_KNOWN] = true, [STMT_DUE] = true, [STMT_LEAVING] = true,
 	[STMT_HOLD_GET] = true, [STMT_TSTATUS_GET] = true, [STMT_COUNT_ALL] = true, [STMT_LAST_RUN] = true,
+	[STMT_KEY_SHARED] = true,
 };
 
 /* Each step is one transaction; user_version records how far we are. */
@@ -235,6 +240,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX members_status ON members (target, status);"
 	"CREATE INDEX members_source_id ON members (source_id);"
 	"CREATE INDEX members_key ON members (target, member_key);"
+	/* Each cycle lists the members leaving a target: few of many. */
+	"CREATE INDEX members_leaving ON members (target)"
+	"  WHERE gone_at IS NOT NULL OR excluded IS NOT NULL;"
 	"ALTER TABLE runs ADD COLUMN updates INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE runs ADD COLUMN deprovisions INTEGER NOT NULL DEFAULT 0;"
 	"CREATE TABLE holds ("
@@ -978,4 +986,16 @@ int state_last_run(struct state *st, struct state_run *run, char **result)
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int state_key_shared(struct state *st, const char *target, const char *member_key, const char *source_id)
+{
+	sqlite3_stmt *s = state_stmt(st, STMT_KEY_SHARED);
+	bind_text(s, 1, target);
+	bind_text(s, 2, member_key);
+	bind_text(s, 3, source_id);
+	int rc = sqlite3_step(s);
+	int r = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : -EIO;
+	sqlite3_reset(s);
+	return r;
 }

@@ -211,6 +211,9 @@ static void cycle_log_summary(struct cycle *c)
 			sbuf_addf(&sb, ", %zu not in its groups", pc->out_of_scope);
 		if (pc->kept)
 			sbuf_addf(&sb, ", %zu leaving members kept (deprovision = none)", pc->kept);
+		if (pc->shared)
+			sbuf_addf(&sb, ", %zu leaving members kept because another entry maps to the same member",
+				    pc->shared);
 		if (pc->waiting)
 			sbuf_addf(&sb, ", %zu waiting to retry", pc->waiting);
 		if (pc->quarantined || (s && s->quarantined))
@@ -553,6 +556,18 @@ static void cycle_record_hold(struct cycle *c, const struct plan *p, bool held_b
 		log_error(c->params.log, "%s: cannot record the deprovisioning hold: %s", tname, state_errmsg(st));
 }
 
+/* plan->key_shared: asks the state cache. An error counts as shared:
+ * keeping a member is always the safe side. */
+static bool cycle_key_shared(void *ud, const struct state_member *m)
+{
+	struct cycle *c = ud;
+	int r = state_key_shared(c->params.state, m->target, m->member_key, m->source_id);
+	if (r < 0)
+		log_error(c->params.log, "%s: cannot read the state database: %s", m->target,
+			  state_errmsg(c->params.state));
+	return r != 0;
+}
+
 struct cycle_leaving {
 	struct cycle *c;
 	struct plan *plan;
@@ -692,6 +707,8 @@ struct cycle *cycle_start(const struct cycle_params *params)
 		if (!t->enabled)
 			continue;
 		c->plans[i] = plan_new(t);
+		c->plans[i]->key_shared = cycle_key_shared;
+		c->plans[i]->key_shared_ud = c;
 		c->scopes[i].n = t->n_groups;
 		c->scopes[i].index = xcalloc(t->n_groups + 1, sizeof(int));
 		for (size_t g = 0; g < t->n_groups; g++)

@@ -307,6 +307,10 @@ void plan_leaving(struct plan *p, const struct state_member *m, const char *why,
 		p->counts.kept++;
 		return;
 	}
+	if (m->member_key && p->key_shared && p->key_shared(p->key_shared_ud, m)) {
+		p->counts.shared++;
+		return;
+	}
 	struct action *a = plan_push_row(&p->leaving, &p->n_leaving, &p->cap_leaving, ACTION_PUSH, m);
 	a->op = op;
 	a->reason = xstrdup(why);
@@ -407,11 +411,11 @@ void plan_print(const struct plan *p, FILE *out, bool actions)
 	fprintf(out, "target %s (%s): %zu to add, %zu to update, %zu to enable, %zu to check, %zu to disable, "
 		     "%zu to delete, %zu newly invalid, %zu still invalid, %zu unchanged, %zu waiting for retry, "
 		     "%zu quarantined, %zu changed but not updatable, %zu disabled, %zu not in its groups, "
-		     "%zu leaving but kept (deprovision = %s)\n",
+		     "%zu leaving but kept (deprovision = %s), %zu leaving but shared with another entry\n",
 		p->target->name, p->target->driver->name, c->push[OP_ADD], c->push[OP_UPDATE], c->push[OP_ENABLE],
 		c->push[OP_LOOKUP], c->push[OP_DISABLE], c->push[OP_DELETE], c->invalid_new, c->invalid_known,
 		c->unchanged, c->waiting, c->quarantined, c->stale, c->disabled, c->out_of_scope, c->kept,
-		plan_policy_names[p->target->deprovision]);
+		plan_policy_names[p->target->deprovision], c->shared);
 	if (c->blocked)
 		fprintf(out, "  no deprovisioning: %s (%zu members would have been deprovisioned)\n", p->blocked_why,
 			c->blocked);

@@ -52,6 +52,7 @@ struct plan_counts {
 	size_t disabled;	/* disabled accounts, not added */
 	size_t out_of_scope;	/* not in the target's groups, not added */
 	size_t kept;		/* leaving members kept: deprovision = none */
+	size_t shared;		/* leaving, but another entry maps to the same member: kept */
 	size_t held;		/* deprovisions held back by max_deprovision */
 	size_t blocked;		/* deprovisions not planned: the read is not trustworthy */
 };
@@ -73,6 +74,11 @@ struct plan {
 	bool held;		/* max_deprovision held the deprovisions back */
 	long limit;		/* what max_deprovision allowed (plan_finish) */
 	bool approved;		/* ran over the limit on an operator's approval */
+	/* Whether another entry in scope maps to m's member key (set by the
+	 * caller, which can ask the state cache; NULL: never). Such a member
+	 * is never deprovisioned: it would remove a person still there. */
+	bool (*key_shared)(void *ud, const struct state_member *m);
+	void *key_shared_ud;
 	const char *blocked_why;	/* static; set when counts.blocked */
 };
 

@@ -228,6 +228,12 @@ static struct plan *leave(int n, long members, bool complete, const struct state
 	return p;
 }
 
+static bool shared_always(void *ud, const struct state_member *m)
+{
+	(void)ud;
+	return m->member_key != NULL;
+}
+
 static void test_deprovision_policy(void)
 {
 	setup();
@@ -273,6 +279,19 @@ static void test_deprovision_policy(void)
 	plan_finish(p, &lim);
 	CU_ASSERT_EQUAL(p->n_push, 0);
 	CU_ASSERT_EQUAL(p->counts.blocked, 1);
+	plan_free(p);
+
+	/* Another entry maps to the same member: removing it would remove a
+	 * person still in scope. */
+	p = plan_new(&target);
+	p->key_shared = shared_always;
+	m = row(MEMBER_SYNCED, "h", NULL);
+	m.source_id = "dup2";
+	m.dn = "uid=dup2";
+	m.member_key = "same@example.org";
+	plan_leaving(p, &m, "left the directory", 100);
+	CU_ASSERT_EQUAL(p->n_leaving, 0);
+	CU_ASSERT_EQUAL(p->counts.shared, 1);
 	plan_free(p);
 
 	/* Deleted, invalid and never-added rows have nothing to remove. */
