@@ -513,7 +513,7 @@ out:
 /* Keeps the target's hold in step with its plan: a plan over
  * max_deprovision is stored and logged for an operator; a hold that was
  * approved and used, or is no longer needed, goes. */
-static void cycle_record_hold(struct cycle *c, const struct plan *p, bool held_before)
+static void cycle_record_hold(struct cycle *c, const struct plan *p, const struct state_hold *before)
 {
 	struct state *st = c->params.state;
 	const char *tname = p->target->name;
@@ -527,6 +527,14 @@ static void cycle_record_hold(struct cycle *c, const struct plan *p, bool held_b
 			.members = counts[MEMBER_SYNCED] + counts[MEMBER_DISABLED], .limit = p->limit,
 			.plan = plan_held_json(p),
 		};
+		/* The same plan, still waiting: said once, not every cycle
+		 * (live mode runs one per change). */
+		if (before && !before->approved_at && before->plan && strcmp(before->plan, h.plan) == 0) {
+			log_info(c->params.log, "%s: still held: %zu deprovisions wait for 'membersync approve %s'",
+				 tname, p->counts.held, tname);
+			state_hold_clear(&h);
+			return;
+		}
 		r = state_hold_set(st, tname, &h);
 		struct log_fields f = { .message_id = MSGID_TARGET_HELD, .target = tname, .action = "deprovision",
 					.result = "held" };
@@ -546,7 +554,7 @@ static void cycle_record_hold(struct cycle *c, const struct plan *p, bool held_b
 			shown++;
 		}
 		state_hold_clear(&h);
-	} else if (held_before && !p->counts.blocked) {
+	} else if (before && !p->counts.blocked) {
 		r = state_hold_delete(st, tname);
 		if (p->approved)
 			log_notice(c->params.log, "%s: carrying out %zu deprovisions an operator approved", tname,
@@ -630,7 +638,7 @@ static void cycle_plan_leaving(struct cycle *c)
 		};
 		plan_finish(p, &lim);
 		if (!c->params.dry_run)
-			cycle_record_hold(c, p, held_before);
+			cycle_record_hold(c, p, held_before ? &hold : NULL);
 		state_hold_clear(&hold);
 	}
 	strv_free(gone);

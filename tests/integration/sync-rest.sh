@@ -68,6 +68,23 @@ if ((posts > 206 + 4)); then
 fi
 grep -q "not attempted" "$T/run3.log" || ms_fail "unattempted members not reported"
 
+ms_log "a running daemon rests after refused credentials (auth_pause), cycle after cycle"
+before=$(ms_posts /rest/members)
+sed -i 's|poll_interval = [0-9]*;||; s|^source = {|source = {\n  poll_interval = 1;|' "$T/membersync.conf"
+"$MEMBERSYNCD" --foreground --config "$T/membersync.conf" >"$T/daemon-auth.log" 2>&1 &
+pid=$!
+ms_register_pid "$pid"
+cycles() { grep -c "cycle [0-9]* started" "$T/daemon-auth.log" || true; }
+ms_wait_until 20 eval '(( $(cycles) >= 4 ))' || ms_fail "the daemon did not run 4 cycles"
+kill -TERM "$pid"
+wait "$pid" || ms_fail "the daemon did not stop cleanly"
+sent=$(($(ms_posts /rest/members) - before))
+# One cycle's requests in flight when the first 401 came back, then none.
+((sent <= 4)) || ms_fail "$sent POSTs over $(cycles) cycles with refused credentials"
+grep -q "hr-api: no requests for 600 s (auth_pause)" "$T/daemon-auth.log" || ms_fail "the pause is not logged"
+grep -q "hr-api: paused for [0-9]* s more: it refused our credentials (auth_pause); 6 members wait" \
+    "$T/daemon-auth.log" || ms_fail "later cycles do not say they rest"
+
 sed -i "s|key_file = \"$T/wrong.token\"|key_file = \"$SIM_REST_TOKENFILE\"|" "$T/membersync.conf"
 ms_once run4
 ms_assert_eq 0 "$MS_RC" "exit status once the token is right"

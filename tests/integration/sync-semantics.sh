@@ -123,6 +123,11 @@ grep -q "uid=user0012,$LDAP_PEOPLE" "$T/plan.out" || ms_fail "membersync plan do
 ms_assert_eq 5 "$(ms plan --json | jq '.[0].plan | length')" "held plan in --json"
 ms_once run11
 ms_assert_eq 2 "$(requests DELETE)" "still held on the next cycle"
+grep -q "rainbond: still held: 5 deprovisions wait for 'membersync approve rainbond'" "$T/run11.log" ||
+    ms_fail "an unchanged hold is not said once"
+if grep -q "more than max_deprovision allows" "$T/run11.log"; then
+    ms_fail "an unchanged hold is warned about again"
+fi
 ms approve rainbond >"$T/approve.out"
 ms_once run12
 ms_assert_eq 0 "$MS_RC" "approved run"
