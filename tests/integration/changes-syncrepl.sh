@@ -83,6 +83,10 @@ ms_assert_eq 206 "$(ms_posts /rest/members)" "POSTs after the full read"
 
 ms_log "the daemon: live changes"
 sed -i 's/poll_interval = [0-9]*;//; s/^  timeout = 20;/  timeout = 20; poll_interval = 3600;/' "$T/membersync.conf"
+# Deprovisioning from live changes: user0012 (deleted above) goes at the
+# first cycle, live1 as soon as its deletion arrives.
+sed -i "s|key = \"email\"; remote_id_path = \"id\";|key = \"email\"; remote_id_path = \"id\"; deprovision = \"delete\"; delete = { url = \"$SIM_URL/rest/members/{id}\"; };|" "$T/membersync.conf"
+grep -q 'deprovision = "delete"' "$T/membersync.conf" || ms_error "cannot set the deprovision policy"
 "$MEMBERSYNCD" --foreground --config "$T/membersync.conf" >"$T/daemon.log" 2>&1 &
 daemon_pid=$!
 ms_register_pid "$daemon_pid"
@@ -96,6 +100,10 @@ ms_log "live1 reached the API after $((($(date +%s%N) - start) / 1000000)) ms"
 ms_ldapdelete "uid=live1,$LDAP_PEOPLE"
 live1_gone() { [[ "$(gone_at "uid=live1,$LDAP_PEOPLE")" -gt 0 ]]; }
 ms_wait_until 5 live1_gone || ms_fail "live1's deletion not recorded within 5 s"
+live1_deleted() { ! rest_has live1; }
+ms_wait_until 5 live1_deleted || ms_fail "live1 not deleted at the API within 5 s of its deletion"
+rest_deletes() { ms_sim_jq '[.log[] | select(.method == "DELETE")] | length'; }
+ms_assert_eq 2 "$(rest_deletes)" "DELETEs (user0012 at the first cycle, live1 live)"
 
 ms_log "slapd restarts: the daemon reconnects and goes live again"
 ms_slapd_restart
@@ -103,6 +111,7 @@ ms_wait_until 30 live_started 2 || ms_fail "live change tracking did not resume"
 ms_add_user live2 Live
 ms_wait_until 5 rest_has live2 || ms_fail "live2 did not reach the API within 5 s after the restart"
 kill -0 "$daemon_pid" || ms_fail "the daemon died"
+ms_assert_eq 2 "$(rest_deletes)" "no DELETE after slapd restarted"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || ms_fail "the daemon did not exit cleanly"
 # Nothing was sent twice: one POST per member ever added.
