@@ -124,11 +124,20 @@ static void plan_invalid(struct plan *p, const struct entry *e, const struct map
 	p->counts.invalid_new++;
 }
 
+static const char *plan_error(const struct state_member *ex)
+{
+	return ex->last_error ? ex->last_error : "unknown";
+}
+
 /* The target has the member: send a changed payload if it can take it. */
 static void plan_present(struct plan *p, const struct entry *e, const struct mapped *m,
 			 const struct state_member *ex, bool same, const char *why_update)
 {
-	if (ex->last_error && ex->status == MEMBER_SYNCED) {
+	if (ex->status != MEMBER_SYNCED) {
+		plan_local(p, ACTION_RESTORE, e, m, ex, xasprintf("the target still has it (%s: %s)",
+								  member_status_name(ex->status), plan_error(ex)));
+		p->counts.cleared++;
+	} else if (ex->last_error) {
 		plan_local(p, ACTION_CLEAR_ERROR, e, m, ex, xstrdup("the mapping accepts it again"));
 		p->counts.cleared++;
 	}
@@ -163,11 +172,6 @@ static void plan_interrupted_add(struct plan *p, const struct entry *e, const st
 				     "whether the target has this member, then 'membersync retry' sends it again "
 				     "or 'membersync forget' drops it",
 				     p->target->driver->name));
-}
-
-static const char *plan_error(const struct state_member *ex)
-{
-	return ex->last_error ? ex->last_error : "unknown";
 }
 
 void plan_entry(struct plan *p, const struct entry *e, const struct mapped *m, const struct state_member *ex,
@@ -208,6 +212,12 @@ void plan_entry(struct plan *p, const struct entry *e, const struct mapped *m, c
 			plan_interrupted_add(p, e, m, ex);
 			return;
 		}
+		if (op != OP_ADD && !plan_can(p, op)) {
+			/* The configuration changed since: the target has the
+			 * member, and can no longer be asked to change it. */
+			plan_present(p, e, m, ex, same, "changed in the directory");
+			return;
+		}
 		plan_request(p, op, e, m, ex, xasprintf("retry after failure: %s", plan_error(ex)));
 		return;
 	case MEMBER_QUARANTINED:
@@ -217,6 +227,10 @@ void plan_entry(struct plan *p, const struct entry *e, const struct mapped *m, c
 		}
 		if (op == OP_LOOKUP)
 			op = OP_ADD;
+		if (op != OP_ADD && !plan_can(p, op)) {
+			plan_present(p, e, m, ex, false, "changed since it was quarantined");
+			return;
+		}
 		plan_request(p, op, e, m, ex, xasprintf("changed since it was quarantined (%s)", plan_error(ex)));
 		return;
 	case MEMBER_INVALID:
@@ -399,6 +413,7 @@ static const char *plan_kind_name(const struct action *a)
 	case ACTION_INCLUDE: return "include";
 	case ACTION_QUARANTINE: return "quarantine";
 	case ACTION_HELD: return "held";
+	case ACTION_RESTORE: return "restore";
 	}
 	return "?";
 }

@@ -22,6 +22,9 @@ enum action_kind {
 	ACTION_INCLUDE,		/* back in the target's scope: clear that */
 	ACTION_QUARANTINE,	/* cannot go on safely without an operator: quarantine */
 	ACTION_HELD,		/* a deprovision held back by max_deprovision */
+	/* The target still has the member although its row says otherwise (a
+	 * deprovision that failed before the entry came back): synced again. */
+	ACTION_RESTORE,
 };
 
 struct action {

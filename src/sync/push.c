@@ -143,6 +143,12 @@ static void push_record_local(struct push *p)
 		case ACTION_EXCLUDE:
 			r = state_set_excluded(st, tname, a->source_id, a->reason, now);
 			break;
+		case ACTION_RESTORE: {
+			struct state_outcome so = { .status = MEMBER_SYNCED, .dn = a->dn, .member_key = a->key };
+			r = state_record_outcome(st, tname, a->source_id, &so, now);
+			log_info(log, "%s: %s: %s", tname, a->dn, a->reason);
+			break;
+		}
 		case ACTION_INCLUDE:
 			r = state_set_excluded(st, tname, a->source_id, NULL, now);
 			break;

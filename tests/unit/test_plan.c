@@ -193,6 +193,31 @@ static void test_back_in_scope(void)
 	teardown();
 }
 
+static void test_failed_deprovision_back_in_scope(void)
+{
+	setup();
+	target.ops = OP_BIT(OP_DELETE);
+	struct mapped m = valid("h1");
+	struct state_member ex = row(MEMBER_FAILED, "h1", "HTTP 500");
+	ex.op = "delete";
+	struct plan *p = decide(&m, &ex, 100);
+	/* The delete never went through: the target has the member, and the
+	 * row says so again; nothing is sent. */
+	CU_ASSERT_EQUAL(p->n_push, 0);
+	CU_ASSERT_EQUAL(p->actions[0].kind, ACTION_RESTORE);
+	plan_free(p);
+
+	/* A failed update the target can no longer take: left stale. */
+	ex = row(MEMBER_FAILED, "h1", "HTTP 500");
+	ex.op = "update";
+	m = valid("h2");
+	p = decide(&m, &ex, 100);
+	CU_ASSERT_EQUAL(p->n_push, 0);
+	CU_ASSERT_EQUAL(p->counts.stale, 1);
+	plan_free(p);
+	teardown();
+}
+
 static void test_quarantined_left_alone(void)
 {
 	setup();
@@ -458,6 +483,7 @@ int main(void)
 		{ "synced and changed: updated", test_synced_changed_is_updated },
 		{ "back in scope: enabled or added", test_back_in_scope },
 		{ "quarantined left alone", test_quarantined_left_alone },
+		{ "failed deprovision, entry back in scope", test_failed_deprovision_back_in_scope },
 		{ "deprovision policy", test_deprovision_policy },
 		{ "max_deprovision holds, approve releases once", test_threshold_hold_and_approve },
 		{ "failed waits until due", test_failed_waits_until_due },
