@@ -23,6 +23,7 @@ static const struct cfg_key top_keys[] = {
 	{ "targets", CFG_T_GROUPS, CFG_REQUIRED },
 	{ "state_dir", CFG_T_STRING, 0 },
 	{ "log_level", CFG_T_STRING, 0 },
+	{ "metrics_file", CFG_T_STRING, 0 },
 	{ "lookups", CFG_T_GROUP, 0 },
 	{ "sample_entry", CFG_T_GROUP, 0 },
 	{ NULL, 0, 0 },
@@ -381,6 +382,7 @@ void conf_free(struct conf *c)
 	mlookups_free(c->lookups);
 	entry_free(c->sample);
 	free(c->state_dir);
+	free(c->metrics_file);
 	free(c->path);
 	free(c->dir);
 	free(c);
@@ -442,6 +444,16 @@ int conf_load_ext(const char *path, unsigned flags, struct conf **out, struct di
 	} else if (state_dir) {
 		free(c->state_dir);
 		c->state_dir = xstrdup(state_dir);
+	}
+	/* Prometheus textfile: written whole to a temporary file next to it,
+	 * then renamed, so the directory must be given and writable. */
+	const char *metrics = cfg_string(root, "metrics_file", NULL);
+	size_t mlen = metrics ? strlen(metrics) : 0;
+	if (metrics && (metrics[0] != '/' || metrics[mlen - 1] == '/')) {
+		cfg_error(&cc, config_setting_get_member(root, "metrics_file"),
+			  "metrics_file must be the absolute path of a file, not '%s'", metrics);
+	} else if (metrics) {
+		c->metrics_file = xstrdup(metrics);
 	}
 
 	const config_setting_t *src = config_setting_get_member(root, "source");

@@ -143,6 +143,8 @@ struct conf {
 	struct conf_target **targets;
 	size_t n_targets;
 	char *state_dir;
+	/* Prometheus text format written after each cycle; NULL: none. */
+	char *metrics_file;
 	int log_priority;
 	struct mlookups *lookups;	/* lookup tables; NULL when none */
 	/* sample_entry: the operator's values for the sample entry that

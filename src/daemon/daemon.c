@@ -2,6 +2,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/live.h"
+#include "daemon/metrics.h"
 #include "http/http.h"
 #include "ldap/source.h"
 #include "log_ids.h"
@@ -38,7 +39,10 @@ struct daemon {
 	struct source_batch *cycle_batch;	/* the live changes the running cycle runs */
 	struct live *live;
 	struct target **targets;	/* runtime state per conf target */
+	struct http_engine **target_http;	/* per conf target: http observed for metrics */
 	size_t n_targets;
+	struct metrics *metrics;
+	int metrics_error;	/* the last write's -errno, so a failure is said once */
 	sd_event_source *timer;
 	sd_event_source *signals[3];
 	unsigned cycle_no;
@@ -111,10 +115,14 @@ out:
  * state database means new ones. */
 static void daemon_free_targets(struct daemon *d)
 {
-	for (size_t i = 0; i < d->n_targets; i++)
+	for (size_t i = 0; i < d->n_targets; i++) {
 		target_free(d->targets[i]);
+		http_engine_free(d->target_http[i]);
+	}
 	free(d->targets);
+	free(d->target_http);
 	d->targets = NULL;
+	d->target_http = NULL;
 	d->n_targets = 0;
 }
 
@@ -123,8 +131,44 @@ static void daemon_make_targets(struct daemon *d)
 	daemon_free_targets(d);
 	d->n_targets = d->conf->n_targets;
 	d->targets = xcalloc(d->n_targets ? d->n_targets : 1, sizeof(*d->targets));
-	for (size_t i = 0; i < d->n_targets; i++)
+	d->target_http = xcalloc(d->n_targets ? d->n_targets : 1, sizeof(*d->target_http));
+	for (size_t i = 0; i < d->n_targets; i++) {
 		d->targets[i] = target_new(d->conf->targets[i], d->state);
+		d->target_http[i] = http_engine_observed(d->http, metrics_observe,
+							 metrics_target(d->metrics, d->conf->targets[i]->name));
+	}
+}
+
+/* After each cycle (not dry runs): the cycle's counts and the state
+ * cache's member counts into the metrics, and the metrics to
+ * metrics_file. A file that cannot be written is reported, never fatal. */
+static void daemon_write_metrics(struct daemon *d, const struct cycle_report *rep)
+{
+	const struct conf *conf = d->conf;
+	metrics_add_cycle(d->metrics, rep, time_now_unix());
+	if (!conf->metrics_file)
+		return;
+	const char **names = xcalloc(conf->n_targets ? conf->n_targets : 1, sizeof(*names));
+	for (size_t i = 0; i < conf->n_targets; i++) {
+		long counts[MEMBER__COUNT];
+		names[i] = conf->targets[i]->name;
+		if (state_count_all(d->state, names[i], counts) == 0)
+			metrics_set_members(d->metrics, names[i], counts);
+	}
+	size_t len;
+	char *text = metrics_format(d->metrics, names, conf->n_targets, &len);
+	char *err = NULL;
+	int r = metrics_write(conf->metrics_file, text, len, &err);
+	if (r < 0 && r != d->metrics_error)
+		log_warning(d->log, "%s; syncing goes on", err);
+	else if (r < 0)
+		log_debug(d->log, "%s", err);
+	else if (d->metrics_error)
+		log_notice(d->log, "metrics written to %s again", conf->metrics_file);
+	d->metrics_error = r;
+	free(err);
+	free(text);
+	free(names);
 }
 
 static void daemon_schedule(struct daemon *d, uint64_t seconds)
@@ -233,6 +277,8 @@ static void daemon_on_cycle_done(void *ud, const struct cycle_report *report)
 	size_t failed = rep.failed;
 	bool was_live = d->cycle_batch != NULL;
 
+	if (!d->opt.dry_run && !d->opt.check)
+		daemon_write_metrics(d, report);
 	if (!was_live)
 		d->source_failures = source_ok ? 0 : d->source_failures + 1;
 	cycle_free(d->cycle);
@@ -294,7 +340,7 @@ static void daemon_run_cycle(struct daemon *d, struct source_batch *batch)
 {
 	struct cycle_params p = {
 		.conf = d->conf, .targets = d->targets, .source = d->source, .state = d->state, .http = d->http,
-		.log = d->log, .event = d->event, .number = ++d->cycle_no, .dry_run = d->opt.dry_run,
+		.target_http = d->target_http, .log = d->log, .event = d->event, .number = ++d->cycle_no, .dry_run = d->opt.dry_run,
 		.plan_counts_only = d->opt.check, .plan_out = stdout, .batch = batch, .status = daemon_status, .read_done = daemon_on_read_done,
 		.done = daemon_on_cycle_done, .ud = d,
 	};
@@ -401,6 +447,7 @@ static int daemon_setup(struct daemon *d)
 	}
 	sd_event_source_set_description(d->timer, "poll-timer");
 	d->http = http_engine_new(d->event);
+	d->metrics = metrics_new(time_now_unix());
 	d->source = source_new(&d->conf->source);
 	struct live_callbacks cb = { daemon_on_live_ready, daemon_on_live_ended, d };
 	d->live = live_new(d->event, d->log, &cb);
@@ -422,6 +469,8 @@ static void daemon_teardown(struct daemon *d)
 	state_close(d->state);
 	free(d->state_path);
 	conf_free(d->conf);
+	/* Last: transfers freed with the engine pointed at its targets. */
+	metrics_free(d->metrics);
 }
 
 int daemon_run(const struct daemon_options *opt, struct conf *conf, struct logger *log)

@@ -25,6 +25,8 @@ struct http_transfer {
 	char errbuf[CURL_ERROR_SIZE];
 	http_done_fn done;
 	void *userdata;
+	http_observe_fn observe;
+	void *observe_ud;
 	struct http_transfer *prev, *next;
 };
 
@@ -33,6 +35,10 @@ struct http_transfer {
 #define HTTP_SPARE_HANDLES 64
 
 struct http_engine {
+	/* An observed view (http_engine_observed): only these three are set. */
+	struct http_engine *parent;
+	http_observe_fn observe;
+	void *observe_ud;
 	sd_event *event;
 	CURLM *multi;
 	CURL *spare[HTTP_SPARE_HANDLES];
@@ -202,6 +208,10 @@ void http_engine_free(struct http_engine *h)
 {
 	if (!h)
 		return;
+	if (h->parent) {
+		free(h);
+		return;
+	}
 	while (h->active) {
 		struct http_transfer *t = h->active;
 		curl_multi_remove_handle(h->multi, t->easy);
@@ -219,7 +229,16 @@ void http_engine_free(struct http_engine *h)
 
 size_t http_engine_inflight(const struct http_engine *h)
 {
-	return h->inflight;
+	return h->parent ? h->parent->inflight : h->inflight;
+}
+
+struct http_engine *http_engine_observed(struct http_engine *h, http_observe_fn observe, void *ud)
+{
+	struct http_engine *v = XNEW(struct http_engine);
+	v->parent = h->parent ? h->parent : h;
+	v->observe = observe;
+	v->observe_ud = ud;
+	return v;
 }
 
 static void http_finish(struct http_engine *h, struct http_transfer *t, CURLcode code)
@@ -240,6 +259,8 @@ static void http_finish(struct http_engine *h, struct http_transfer *t, CURLcode
 	}
 	resp.body = t->body.buf;
 	resp.body_len = t->body.len;
+	if (t->observe)
+		t->observe(t->observe_ud, &resp);
 	t->done(&resp, t->userdata);
 	free(resp.error);
 }
@@ -286,6 +307,11 @@ static void http_kick(struct http_engine *h)
 void http_engine_submit(struct http_engine *h, struct http_request *req, http_done_fn done, void *userdata)
 {
 	struct http_transfer *t = XNEW(struct http_transfer);
+	if (h->parent) {
+		t->observe = h->observe;
+		t->observe_ud = h->observe_ud;
+		h = h->parent;
+	}
 	t->engine = h;
 	t->req = *req;
 	memset(req, 0, sizeof(*req));

@@ -61,4 +61,14 @@ void http_engine_free(struct http_engine *h);
 void http_engine_submit(struct http_engine *h, struct http_request *req, http_done_fn done, void *userdata);
 size_t http_engine_inflight(const struct http_engine *h);
 
+/* Told about every finished request submitted through an observed engine
+ * (metrics: latency per target), just before its done callback. */
+typedef void (*http_observe_fn)(void *ud, const struct http_response *resp);
+
+/* A view of h that sends on h's loop and connections and also reports
+ * each request's answer to observe(ud, resp). Free it with
+ * http_engine_free (requests in flight stay h's, and are still observed:
+ * ud must outlive h's transfers) before h. Its inflight count is h's. */
+struct http_engine *http_engine_observed(struct http_engine *h, http_observe_fn observe, void *ud);
+
 #endif

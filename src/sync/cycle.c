@@ -30,6 +30,7 @@ struct cycle {
 	struct cycle_scope *scopes;	/* per target */
 	size_t n_targets;
 	struct cycle_report report;
+	struct cycle_target_report *target_reports;	/* per target */
 	struct source_result read;
 	struct strmap *seen;		/* ids planned this cycle */
 	struct strmap *gone;		/* ids reported gone */
@@ -268,6 +269,29 @@ static void cycle_tally(struct cycle *c)
 	}
 }
 
+static const char *cycle_target_result(const struct cycle *c, size_t i)
+{
+	const struct plan *p = c->plans[i];
+	const struct push_stats *s = c->pushes[i] ? push_get_stats(c->pushes[i]) : NULL;
+	return s && s->paused ? "paused" : c->report.stopped ? "stopped" : p->held ? "held"
+	       : s && s->failed ? "partial" : !c->report.source_ok ? "source-failed" : "ok";
+}
+
+/* Per target, for the daemon's metrics. */
+static void cycle_report_targets(struct cycle *c)
+{
+	for (size_t i = 0; i < c->n_targets; i++) {
+		struct cycle_target_report *tr = &c->target_reports[i];
+		tr->name = c->params.conf->targets[i]->name;
+		tr->ran = c->plans[i] != NULL;
+		tr->result = tr->ran ? cycle_target_result(c, i) : NULL;
+		if (c->pushes[i])
+			tr->push = *push_get_stats(c->pushes[i]);
+	}
+	c->report.targets = c->target_reports;
+	c->report.n_targets = c->n_targets;
+}
+
 /* Per target, for `membersync status`. */
 static void cycle_record_targets(struct cycle *c)
 {
@@ -280,8 +304,7 @@ static void cycle_record_targets(struct cycle *c)
 		const struct push_stats *s = c->pushes[i] ? push_get_stats(c->pushes[i]) : NULL;
 		struct state_target_status ts = {
 			.last_cycle_at = now,
-			.last_result = s && s->paused ? "paused" : c->report.stopped ? "stopped" : p->held ? "held"
-				       : s && s->failed ? "partial" : !c->report.source_ok ? "source-failed" : "ok",
+			.last_result = cycle_target_result(c, i),
 			.last_error = s ? s->last_error : NULL,
 		};
 		if (state_target_status_set(st, p->target->name, &ts) < 0)
@@ -349,6 +372,7 @@ static int cycle_on_finish(sd_event_source *s, void *ud)
 		cycle_record_targets(c);
 		cycle_commit_cursor(c);
 	}
+	cycle_report_targets(c);
 	c->params.done(c->params.ud, r);
 	return 0;
 }
@@ -702,6 +726,7 @@ struct cycle *cycle_start(const struct cycle_params *params)
 	c->plans = xcalloc(c->n_targets, sizeof(*c->plans));
 	c->pushes = xcalloc(c->n_targets, sizeof(*c->pushes));
 	c->scopes = xcalloc(c->n_targets, sizeof(*c->scopes));
+	c->target_reports = xcalloc(c->n_targets ? c->n_targets : 1, sizeof(*c->target_reports));
 	c->seen = strmap_new();
 	c->gone = strmap_new();
 	c->back = strmap_new();
@@ -755,7 +780,8 @@ struct cycle *cycle_start(const struct cycle_params *params)
 			continue;
 		struct push_params pp = {
 			.target = params->targets[i], .plan = c->plans[i], .state = params->state,
-			.http = params->http, .log = params->log, .event = params->event, .done = cycle_on_push_done,
+			.http = params->target_http && params->target_http[i] ? params->target_http[i] : params->http,
+			.log = params->log, .event = params->event, .done = cycle_on_push_done,
 			.progress = cycle_on_push_progress, .ud = c,
 		};
 		c->pushes[i] = push_start(&pp);
@@ -791,6 +817,7 @@ void cycle_free(struct cycle *c)
 		free(c->scopes[i].index);
 	}
 	free(c->scopes);
+	free(c->target_reports);
 	free(c->pushes);
 	free(c->plans);
 	strmap_free(c->seen);

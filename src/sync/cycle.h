@@ -16,7 +16,18 @@
 #include "ldap/source.h"
 #include "log.h"
 #include "state/state.h"
+#include "sync/push.h"
 #include "targets/target.h"
+
+/* One target's part of a cycle. */
+struct cycle_target_report {
+	const char *name;	/* the conf target's */
+	bool ran;		/* enabled, so planned (and pushed unless a dry run) */
+	/* "ok", "partial", "paused", "held", "stopped" or "source-failed"
+	 * (static), as `membersync status` shows it. */
+	const char *result;
+	struct push_stats push;	/* zero when nothing was pushed; last_error borrowed */
+};
 
 struct cycle_report {
 	unsigned number;
@@ -33,6 +44,9 @@ struct cycle_report {
 	bool stopped;		/* cut short by a stop request */
 	size_t not_attempted;	/* adds left unsent (stop, pause) */
 	double seconds;
+	/* Parallel to conf->targets; valid during the done callback only. */
+	const struct cycle_target_report *targets;
+	size_t n_targets;
 };
 
 struct cycle_params {
@@ -41,6 +55,9 @@ struct cycle_params {
 	struct source *source;
 	struct state *state;
 	struct http_engine *http;
+	/* Per conf target, the engine its pushes send on (an observed view
+	 * of http, for metrics); NULL, or a NULL entry: http. */
+	struct http_engine **target_http;
 	struct logger *log;
 	sd_event *event;
 	unsigned number;
