@@ -16,6 +16,12 @@ packages=(
     samba samba-ad-provision samba-dsdb-modules samba-vfs-modules
     # ... and bind with Kerberos through Cyrus SASL
     libsasl2-modules-gssapi-mit
+    # the journal test runs its own systemd-journald in a private mount
+    # namespace (unshare)
+    systemd util-linux
+    # the Debian package: tests/package/build.sh (dpkg-buildpackage,
+    # lintian; debhelper also provides dh-sequence-installsysusers)
+    dpkg-dev debhelper fakeroot lintian
     # benchmarks: wrk drives the simulator's ceiling, openssl signs a JWT
     wrk openssl
     ca-certificates
