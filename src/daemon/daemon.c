@@ -44,6 +44,9 @@ struct daemon {
 	struct metrics *metrics;
 	int metrics_error;	/* the last write's -errno, so a failure is said once */
 	sd_event_source *timer;
+	sd_event_source *watchdog;	/* NULL: systemd wants no pings */
+	uint64_t watchdog_usec;
+	bool watchdog_withheld;		/* the last ping was withheld (logged once) */
 	sd_event_source *signals[3];
 	unsigned cycle_no;
 	unsigned source_failures;
@@ -390,6 +393,30 @@ static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *ud)
 	return 0;
 }
 
+/* WATCHDOG=1 twice per interval while the daemon makes progress. A
+ * request in flight longer than the interval means a hung target (or a
+ * per-request timeout longer than WatchdogSec=): the pings stop, and
+ * systemd restarts the daemon unless the request ends first. */
+static int daemon_on_watchdog(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct daemon *d = ud;
+	uint64_t now = time_now_mono_usec();
+	uint64_t oldest = http_engine_oldest_usec(d->http);
+	if (!oldest || now - oldest < d->watchdog_usec) {
+		sd_notify(0, "WATCHDOG=1");
+		if (d->watchdog_withheld)
+			log_notice(d->log, "requests are answered again; watchdog pings resume");
+		d->watchdog_withheld = false;
+	} else if (!d->watchdog_withheld) {
+		d->watchdog_withheld = true;
+		log_warning(d->log, "a request has been waiting %.0f s, longer than the watchdog interval (%.0f s): "
+				    "watchdog pings withheld until it ends",
+			    (double)(now - oldest) / 1e6, (double)d->watchdog_usec / 1e6);
+	}
+	sd_event_source_set_time(s, usec + d->watchdog_usec / 2);
+	return 0;
+}
+
 static int daemon_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
 {
 	struct daemon *d = ud;
@@ -429,9 +456,6 @@ static int daemon_setup(struct daemon *d)
 		log_error(d->log, "cannot create the event loop: %s", strerror(-r));
 		return r;
 	}
-	/* Pings the watchdog from the loop itself: a loop that stops turning
-	 * (hung call) stops the pings and systemd restarts us. */
-	sd_event_set_watchdog(d->event, true);
 	sigemptyset(&mask);
 	for (size_t i = 0; i < 3; i++)
 		sigaddset(&mask, sigs[i]);
@@ -447,6 +471,18 @@ static int daemon_setup(struct daemon *d)
 	}
 	sd_event_source_set_description(d->timer, "poll-timer");
 	d->http = http_engine_new(d->event);
+	/* Pinged from the loop itself, so a loop that stops turning (a
+	 * blocking call that hangs) stops the pings; and only while no request
+	 * has been waiting longer than the watchdog interval. */
+	if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0) {
+		if ((r = sd_event_add_time_relative(d->event, &d->watchdog, CLOCK_MONOTONIC, 0, 0,
+						    daemon_on_watchdog, d)) < 0) {
+			log_error(d->log, "cannot create the watchdog timer: %s", strerror(-r));
+			return r;
+		}
+		sd_event_source_set_description(d->watchdog, "watchdog");
+		sd_event_source_set_enabled(d->watchdog, SD_EVENT_ON);
+	}
 	d->metrics = metrics_new(time_now_unix());
 	d->source = source_new(&d->conf->source);
 	struct live_callbacks cb = { daemon_on_live_ready, daemon_on_live_ended, d };
@@ -465,6 +501,7 @@ static void daemon_teardown(struct daemon *d)
 	for (size_t i = 0; i < 3; i++)
 		sd_event_source_disable_unref(d->signals[i]);
 	sd_event_source_disable_unref(d->timer);
+	sd_event_source_disable_unref(d->watchdog);
 	sd_event_unref(d->event);
 	state_close(d->state);
 	free(d->state_path);

@@ -5,6 +5,7 @@
 
 #include "http/http.h"
 #include "util/sbuf.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ struct http_transfer {
 	void *userdata;
 	http_observe_fn observe;
 	void *observe_ud;
+	uint64_t submitted_usec;	/* monotonic */
 	struct http_transfer *prev, *next;
 };
 
@@ -349,6 +351,7 @@ void http_engine_submit(struct http_engine *h, struct http_request *req, http_do
 	/* HTTP/2 where a TLS server offers it, keep-alive HTTP/1.1 otherwise. */
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 
+	t->submitted_usec = time_now_mono_usec();
 	t->next = h->active;
 	if (h->active)
 		h->active->prev = t;
@@ -358,4 +361,15 @@ void http_engine_submit(struct http_engine *h, struct http_request *req, http_do
 	if (mc != CURLM_OK)
 		abort();
 	http_kick(h);
+}
+
+uint64_t http_engine_oldest_usec(const struct http_engine *h)
+{
+	if (h->parent)
+		h = h->parent;
+	uint64_t oldest = 0;
+	/* Newest first: the last one is the oldest. */
+	for (const struct http_transfer *t = h->active; t; t = t->next)
+		oldest = t->submitted_usec;
+	return oldest;
 }

@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 struct http_request {
@@ -60,6 +61,10 @@ void http_engine_free(struct http_engine *h);
  * exactly once from the event loop, never from inside this call. */
 void http_engine_submit(struct http_engine *h, struct http_request *req, http_done_fn done, void *userdata);
 size_t http_engine_inflight(const struct http_engine *h);
+/* When the oldest request in flight was submitted (monotonic usec), or 0
+ * when none is: the daemon's watchdog stops vouching for a loop whose
+ * requests hang. */
+uint64_t http_engine_oldest_usec(const struct http_engine *h);
 
 /* Told about every finished request submitted through an observed engine
  * (metrics: latency per target), just before its done callback. */

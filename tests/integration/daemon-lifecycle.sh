@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # membersyncd as a service: sd_notify READY/STATUS/WATCHDOG/RELOADING/
-# STOPPING, the poll loop picking up new users, SIGHUP with a broken config
+# STOPPING, the poll loop picking up new users, watchdog pings withheld
+# while a request hangs longer than the interval, SIGHUP with a broken config
 # (kept out) and a good one (applied), and SIGTERM in the middle of a push:
 # requests in flight are answered and recorded, nothing is left pending and
 # nothing is sent twice afterwards.
@@ -59,6 +60,20 @@ push_at=$(grep -bo 'STATUS=cycle 1: pushing' "$T/notify.out" | head -n1 | cut -d
 ms_log "the poll loop picks up a new user"
 ms_add_user polled1 Lifecycle
 ms_wait_until 10 users_with_prefix_are polled1 1 || ms_fail "new user not synced by the poll loop"
+
+ms_log "a target that hangs longer than the watchdog interval: pings stop, then resume"
+watchdogs() { grep -o 'WATCHDOG=1' "$T/notify.out" | wc -l; }
+withheld() { grep -q "watchdog pings withheld until it ends" "$T/daemon.log"; }
+ms_sim_fault '{"api":"rainbond","method":"POST","key":"stalled1","delay_ms":8000,"count":1,"handle":true}'
+ms_add_user stalled1 Lifecycle
+ms_wait_until 15 withheld || ms_fail "pings not withheld while a request hangs"
+before=$(watchdogs)
+sleep 2.5
+ms_assert_eq "$before" "$(watchdogs)" "WATCHDOG=1 sent while a request hangs longer than the interval"
+ms_wait_until 15 users_with_prefix_are stalled1 1 || ms_fail "the stalled user never arrived"
+more_watchdogs() { (($(watchdogs) > before)); }
+ms_wait_until 5 more_watchdogs || ms_fail "pings did not resume once the request ended"
+grep -q "requests are answered again; watchdog pings resume" "$T/daemon.log" || ms_fail "resumed pings not logged"
 
 ms_log "SIGHUP with a broken config keeps the running one"
 printf 'bogus_key = 1;\n' >>"$T/membersync.conf"
