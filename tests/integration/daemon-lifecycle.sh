@@ -114,6 +114,14 @@ ms_assert_eq "$delivered" \
     "$(ms_state_sql "SELECT count(*) FROM members WHERE status = 'synced' AND member_key LIKE 'late%'")" \
     "every delivered member recorded as synced"
 
+ms_log "the notify messages came in the order systemd expects"
+# Start, a reload refused (the old configuration goes on: READY=1 again),
+# a reload applied, the stop; each RELOADING=1 with MONOTONIC_USEC.
+sequence=$(grep -oE 'READY=1|RELOADING=1|MONOTONIC_USEC=[0-9]+|STOPPING=1' "$T/notify.out" |
+    sed 's/MONOTONIC_USEC=[0-9]*/MONOTONIC_USEC/' | tr '\n' ' ')
+ms_assert_eq "READY=1 RELOADING=1 MONOTONIC_USEC READY=1 RELOADING=1 MONOTONIC_USEC READY=1 STOPPING=1 " \
+    "$sequence" "sequence of READY/RELOADING/STOPPING"
+
 ms_log "the rest follows on the next run, none twice"
 curl -sS --noproxy '*' --max-time 5 -o /dev/null -X POST -d '{"ms":0}' "$SIM_URL/_sim/latency"
 ms_once after
