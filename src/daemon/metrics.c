@@ -312,7 +312,9 @@ char *metrics_format(struct metrics *m, const char *const *targets, size_t n, si
 		sbuf_addf(&sb, " %" PRId64 "\n", ts[i]->last_success);
 	}
 	free(ts);
-	return sbuf_detach(&sb, len);
+	char *text = sbuf_detach(&sb, len);
+	sbuf_release(&sb);
+	return text;
 }
 
 int metrics_write(const char *path, const char *text, size_t len, char **err)

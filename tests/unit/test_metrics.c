@@ -15,7 +15,9 @@ static char *escaped(const char *value)
 	struct sbuf sb;
 	sbuf_init(&sb);
 	metrics_escape_label(&sb, value);
-	return sbuf_detach(&sb, NULL);
+	char *s = sbuf_detach(&sb, NULL);
+	sbuf_release(&sb);
+	return s;
 }
 
 static void test_escape(void)
@@ -193,7 +195,9 @@ static char *slurp(const char *path)
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		sbuf_add(&sb, buf, n);
 	fclose(f);
-	return sbuf_detach(&sb, NULL);
+	char *s = sbuf_detach(&sb, NULL);
+	sbuf_release(&sb);
+	return s;
 }
 
 static size_t dir_entries(const char *dir)
