@@ -9,6 +9,7 @@
 #include "config/conf.h"
 #include "targets/target.h"
 #include "unit.h"
+#include "util/xalloc.h"
 
 /* Loads the config at path (diagnostics printed); fails the test when it
  * does not load. */
@@ -44,6 +45,19 @@ static inline struct push_item item(const char *key, const char *payload)
 {
 	struct push_item it = { .source_id = "id", .dn = "uid=a,dc=x", .key = key, .payload_text = payload };
 	it.payload = json_tokener_parse(payload);
+	return it;
+}
+
+/* A member the engine asks op of: remote_id the id the state cache kept
+ * (NULL: none), payload NULL for an entry gone from the directory. */
+static inline struct push_item op_item(enum push_op op, const char *key, const char *payload,
+				       const char *remote_id)
+{
+	struct push_item it = { .source_id = "id", .dn = "uid=a,dc=x", .key = key };
+	if (payload)
+		it = item(key, payload);
+	it.op = op;
+	it.remote_id = remote_id ? xstrdup(remote_id) : NULL;
 	return it;
 }
 

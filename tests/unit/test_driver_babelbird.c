@@ -440,17 +440,6 @@ static void test_duplicate_lookup_configured(void)
 #define BB_UPDATE_URL "http://127.0.0.1:9/pan/api/updateUserInfo.do"
 #define BB_LOOKUP_URL "http://127.0.0.1:9/pan/nd/api/enterprise/enterprise_members"
 
-/* A member the engine asks op of; remote_id is the stored one (or NULL),
- * payload NULL for an entry gone from the directory. */
-static struct push_item op_item(enum push_op op, const char *key, const char *payload, const char *remote_id)
-{
-	struct push_item it = { .source_id = "id", .dn = "uid=a,dc=x", .key = key };
-	if (payload)
-		it = item(key, payload);
-	it.op = op;
-	it.remote_id = remote_id ? xstrdup(remote_id) : NULL;
-	return it;
-}
 
 #define OP_PAYLOAD "{\"email\":\"a@x.org\",\"password\":\"pw\",\"name\":\"A\"}"
 

@@ -967,17 +967,6 @@ static void test_bulk_answers(void)
 
 /* ------------------------------------------------------------ other ops */
 
-/* A member for a non-add op: remote_id the stored id (NULL: none), payload
- * NULL for an entry gone from the directory. */
-static struct push_item op_item(enum push_op op, const char *key, const char *payload, const char *remote_id)
-{
-	struct push_item it = { .op = op, .source_id = "id", .dn = "uid=a,dc=x", .key = key, .payload_text = payload };
-	if (payload)
-		it.payload = json_tokener_parse(payload);
-	if (remote_id)
-		it.remote_id = strdup(remote_id);
-	return it;
-}
 
 #define FULL_PAYLOAD                                                                                  \
 	"{\"email\":\"a@x.org\",\"userId\":\"usr_a\",\"role\":\"admin\",\"department\":\"it\","        \

@@ -506,17 +506,6 @@ static void test_lookup(void)
 
 #define DT_URL "http://127.0.0.1:9/dt/topapi/v2/user/"
 
-/* A member the engine asks op of; remote_id is the stored one (or NULL),
- * payload NULL for an entry gone from the directory. */
-static struct push_item op_item(enum push_op op, const char *key, const char *payload, const char *remote_id)
-{
-	struct push_item it = { .source_id = "id", .dn = "uid=a,dc=x", .key = key };
-	if (payload)
-		it = item(key, payload);
-	it.op = op;
-	it.remote_id = remote_id ? xstrdup(remote_id) : NULL;
-	return it;
-}
 
 /* Sends op for a member stored as userid u1 and reads the answer; the
  * request must go to DT_URL path_ and never create. */

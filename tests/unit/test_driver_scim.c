@@ -534,15 +534,6 @@ static void test_filter_escaping(void)
 #define USERS "http://127.0.0.1:9/scim/v2/Users"
 #define FIND_URL(enc) USERS "?filter=userName%20eq%20%22" enc "%22"
 
-/* A member for op: payload may be NULL (a member gone from the
- * directory), remote_id the id the state cache kept (NULL: none). */
-static struct push_item op_item(enum push_op op, const char *key, const char *payload, const char *remote_id)
-{
-	struct push_item it = { .op = op, .source_id = "id", .dn = "uid=a,dc=x", .key = key, .payload_text = payload };
-	it.payload = payload ? json_tokener_parse(payload) : NULL;
-	it.remote_id = remote_id ? strdup(remote_id) : NULL;
-	return it;
-}
 
 /* The first request of it: sent, and never one that may create. */
 static void expect_request(struct target *t, struct push_item *it, const char *method, const char *url,

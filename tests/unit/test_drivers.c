@@ -311,17 +311,6 @@ static void test_rest_rules_form_template(void)
 
 /* ------------------------------------------------------------ other ops */
 
-/* A member the engine asks op of: remote_id is the stored one (or NULL),
- * payload NULL for an entry gone from the directory. */
-static struct push_item op_item(enum push_op op, const char *key, const char *payload, const char *remote_id)
-{
-	struct push_item it = { .source_id = "id", .dn = "uid=a,dc=x", .key = key };
-	if (payload)
-		it = item(key, payload);
-	it.op = op;
-	it.remote_id = remote_id ? xstrdup(remote_id) : NULL;
-	return it;
-}
 
 struct answer {
 	long status;
