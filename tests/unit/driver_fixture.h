@@ -68,6 +68,17 @@ static inline void item_clear(struct push_item *it)
 	free(it->resolved_id);
 }
 
+/* Asserts the outcome's reason; when it differs, prints both and the line
+ * (CUnit shows neither string). */
+#define FIXTURE_EXPECT_REASON(o, want)                                                                   \
+	do {                                                                                             \
+		const char *got__ = (o)->reason, *want__ = (want);                                       \
+		if (!got__ || strcmp(got__, want__) != 0)                                                \
+			fprintf(stderr, "\n  line %d reason: %s\n  expected: %s\n", __LINE__,            \
+				got__ ? got__ : "(none)", want__);                                       \
+		CU_ASSERT_STRING_EQUAL(got__ ? got__ : "", want__);                                      \
+	} while (0)
+
 /* An answer with this status and body; status 0 is "no answer". */
 static inline struct http_response response(long status, const char *body)
 {

@@ -155,9 +155,7 @@ static void test_add_request_json(void)
 		struct outcome o_;                                                                  \
 		CU_ASSERT_EQUAL(step((t), &it_, (status), (body), &req_, &o_, NULL), STEP_DONE);    \
 		CU_ASSERT_EQUAL(o_.kind, (kind_));                                                  \
-		if (!o_.reason || strcmp(o_.reason, (reason_)) != 0)                                \
-			fprintf(stderr, "\n  reason: %s\n  expected: %s\n", o_.reason, (reason_));  \
-		CU_ASSERT_STRING_EQUAL(o_.reason ? o_.reason : "", (reason_));                      \
+		FIXTURE_EXPECT_REASON(&o_, (reason_));                                              \
 		const char *id__ = (id_);                                                           \
 		if (!id__) {                                                                        \
 			CU_ASSERT_PTR_NULL(o_.remote_id);                                           \
@@ -459,10 +457,7 @@ static void test_duplicate_lookup_configured(void)
 		CU_ASSERT_EQUAL(step((t), &it_, (status), (body), &req_, &o_, &creates_), STEP_DONE);      \
 		CU_ASSERT_FALSE(creates_);                                                                 \
 		CU_ASSERT_EQUAL(o_.kind, (kind_));                                                         \
-		if (!o_.reason || strcmp(o_.reason, (reason_)) != 0)                                       \
-			fprintf(stderr, "\n  line %d reason: %s\n  expected: %s\n", __LINE__,              \
-				o_.reason ? o_.reason : "(none)", (reason_));                              \
-		CU_ASSERT_STRING_EQUAL(o_.reason ? o_.reason : "", (reason_));                             \
+		FIXTURE_EXPECT_REASON(&o_, (reason_));                                                     \
 		http_request_clear(&req_);                                                                 \
 		outcome_clear(&o_);                                                                        \
 		item_clear(&it_);                                                                          \

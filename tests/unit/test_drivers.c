@@ -112,9 +112,7 @@ static void test_rainbond_request(void)
 		struct outcome o_;                                                          \
 		CU_ASSERT_EQUAL(step((t), &it_, (status), (body), &req_, &o_), STEP_DONE);  \
 		CU_ASSERT_EQUAL(o_.kind, (kind_));                                          \
-		if (!o_.reason || strcmp(o_.reason, (reason_)) != 0)                        \
-			fprintf(stderr, "\n  reason: %s\n  expected: %s\n", o_.reason, (reason_)); \
-		CU_ASSERT_STRING_EQUAL(o_.reason ? o_.reason : "", (reason_));              \
+		FIXTURE_EXPECT_REASON(&o_, (reason_));                                      \
 		http_request_clear(&req_);                                                  \
 		outcome_clear(&o_);                                                         \
 		item_clear(&it_);                                                           \
@@ -355,10 +353,7 @@ static enum step_result play(struct target *t, struct push_item *it, const struc
 		struct outcome o_;                                                                         \
 		CU_ASSERT_EQUAL(play((t), &it_, ANSWERS(__VA_ARGS__), &req_, &o_), STEP_DONE);             \
 		CU_ASSERT_EQUAL(o_.kind, (kind_));                                                         \
-		if (!o_.reason || strcmp(o_.reason, (reason_)) != 0)                                       \
-			fprintf(stderr, "\n  line %d reason: %s\n  expected: %s\n", __LINE__,              \
-				o_.reason ? o_.reason : "(none)", (reason_));                              \
-		CU_ASSERT_STRING_EQUAL(o_.reason ? o_.reason : "", (reason_));                             \
+		FIXTURE_EXPECT_REASON(&o_, (reason_));                                                     \
 		if ((rid_) == NULL) {                                                                      \
 			CU_ASSERT_PTR_NULL(o_.remote_id);                                                  \
 		} else {                                                                                   \
