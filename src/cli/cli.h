@@ -48,6 +48,8 @@ struct cli_opts {
  * the verb takes none. Returns 0, or EX_USAGE after printing why. */
 int cli_options(struct cli *cli, int argc, char **argv, unsigned accepted, const char *operand,
 		struct cli_opts *o);
+/* The `operand` of the verbs that take one member. */
+#define CLI_MEMBER_OPERAND "member? Give its source id (entryUUID, objectGUID), DN or member key"
 enum {
 	CLI_STATE_WRITE = 0x1,	/* open it read-write (retry, approve, forget) */
 	CLI_STATE_CONF = 0x2,	/* load the configuration even with --state (the verb needs its targets) */

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sysexits.h>
 
-
 int cli_approve(struct cli *cli, int argc, char **argv)
 {
 	struct cli_opts opts;

@@ -29,11 +29,10 @@ static const char *forget_field(json_object *row, const char *name)
 	return json_object_object_get_ex(row, name, &v) ? json_object_get_string(v) : "-";
 }
 
-
 int cli_forget(struct cli *cli, int argc, char **argv)
 {
 	struct cli_opts opts;
-	int code = cli_options(cli, argc, argv, CLI_OPT_TARGET | CLI_OPT_YES, "member? Give its source id (entryUUID, objectGUID), DN or member key", &opts);
+	int code = cli_options(cli, argc, argv, CLI_OPT_TARGET | CLI_OPT_YES, CLI_MEMBER_OPERAND, &opts);
 	if (code)
 		return code;
 	const char *member = opts.operand, *target = opts.target, *state_path = opts.state_path;

@@ -42,7 +42,6 @@ static void members_one(void *ud, const struct state_member *m)
 		printf("%-16s %-11s   %s\n", "", "", m->last_error);
 }
 
-
 int cli_members(struct cli *cli, int argc, char **argv)
 {
 	struct cli_opts opts;

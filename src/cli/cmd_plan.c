@@ -90,7 +90,6 @@ static void plan_one(void *ud, const char *target, const struct state_hold *h)
 	json_object_put(plan);
 }
 
-
 int cli_plan(struct cli *cli, int argc, char **argv)
 {
 	struct cli_opts opts;

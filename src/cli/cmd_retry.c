@@ -21,7 +21,6 @@ struct retry_pause {
 	char *reason;
 };
 
-
 int cli_retry(struct cli *cli, int argc, char **argv)
 {
 	struct cli_opts opts;

@@ -61,11 +61,10 @@ static void show_one(void *ud, const struct state_member *m)
 	printf("  gone          %s\n", m->gone_at ? cli_when(m->gone_at, run->now, when) : "- (in the directory)");
 }
 
-
 int cli_show(struct cli *cli, int argc, char **argv)
 {
 	struct cli_opts opts;
-	int code = cli_options(cli, argc, argv, 0, "member? Give its source id (entryUUID, objectGUID), DN or member key", &opts);
+	int code = cli_options(cli, argc, argv, 0, CLI_MEMBER_OPERAND, &opts);
 	if (code)
 		return code;
 	const char *member = opts.operand, *state_path = opts.state_path;

@@ -245,7 +245,6 @@ static void status_print_target(const struct status_target *t, int64_t now)
 	}
 }
 
-
 int cli_status(struct cli *cli, int argc, char **argv)
 {
 	struct cli_opts opts;
