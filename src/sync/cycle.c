@@ -537,18 +537,16 @@ out:
 /* Keeps the target's hold in step with its plan: a plan over
  * max_deprovision is stored and logged for an operator; a hold that was
  * approved and used, or is no longer needed, goes. */
-static void cycle_record_hold(struct cycle *c, const struct plan *p, const struct state_hold *before)
+static void cycle_record_hold(struct cycle *c, const struct plan *p, const struct state_hold *before,
+			      long members)
 {
 	struct state *st = c->params.state;
 	const char *tname = p->target->name;
 	int r = 0;
 
 	if (p->held) {
-		long counts[MEMBER__COUNT];
-		state_count_all(st, tname, counts);
 		struct state_hold h = {
-			.held_at = time_now_unix(), .count = (long)p->counts.held,
-			.members = counts[MEMBER_SYNCED] + counts[MEMBER_DISABLED], .limit = p->limit,
+			.held_at = time_now_unix(), .count = (long)p->counts.held, .members = members, .limit = p->limit,
 			.plan = plan_held_json(p),
 		};
 		/* The same plan, still waiting: said once, not every cycle
@@ -649,10 +647,12 @@ static void cycle_plan_leaving(struct cycle *c)
 		}
 		strmap_free(l.planned);
 
-		long counts[MEMBER__COUNT];
+		long counts[MEMBER__COUNT] = { 0 };
 		struct state_hold hold;
 		bool held_before = state_hold_get(st, tname, &hold) == 0;
-		state_count_all(st, tname, counts);
+		/* A count over all the target's rows: only when it matters. */
+		if (p->n_leaving)
+			state_count_all(st, tname, counts);
 		struct plan_limits lim = {
 			.read_complete = c->report.source_ok,
 			.read_empty = c->report.source_ok && !c->read.incremental && !c->params.batch &&
@@ -662,7 +662,7 @@ static void cycle_plan_leaving(struct cycle *c)
 		};
 		plan_finish(p, &lim);
 		if (!c->params.dry_run)
-			cycle_record_hold(c, p, held_before ? &hold : NULL);
+			cycle_record_hold(c, p, held_before ? &hold : NULL, lim.members);
 		state_hold_clear(&hold);
 	}
 	strv_free(gone);
