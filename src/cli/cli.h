@@ -58,13 +58,13 @@ enum {
  * configuration's (state_dir/state.db, the configuration loaded with
  * cli_load_conf unless it is already), and opens it; never creates one.
  * When the configuration is loaded, `target` (NULL: none) must name one of
- * its targets. Returns 0 with *st (state_close it) and *path (caller
+ * its targets. Returns 0 with *out (state_close it) and *path_out (caller
  * frees), or an exit status after printing why: EX_CONFIG, EX_USAGE (no
  * such target), EX_NOINPUT (no database: membersyncd has not run yet, or
  * unreadable), EX_NOPERM (not writable), EX_UNAVAILABLE (state_open
  * failed, e.g. another schema version). */
 int cli_state_open(struct cli *cli, const char *state_path, const char *target, unsigned flags,
-		   struct state **st, char **path);
+		   struct state **out, char **path_out);
 /* t (seconds since the epoch) as ISO 8601 UTC, "2026-11-24T10:15:02Z";
  * "-" when t <= 0. Returns buf. */
 #define CLI_TIME_LEN 32

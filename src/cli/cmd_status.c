@@ -195,7 +195,7 @@ static void status_print_table(const struct status_target *ts, size_t n)
 		char head[16];
 		const char *name = member_status_name(status_columns[c]);
 		size_t k;
-		for (k = 0; name[k] && k < sizeof(head) - 1; k++)
+		for (k = 0; k < sizeof(head) - 1 && name[k]; k++)
 			head[k] = (char)toupper((unsigned char)name[k]);
 		head[k] = '\0';
 		printf("  %*s", w[c], head);

@@ -15,7 +15,8 @@ uint64_t backoff_delay_usec(unsigned attempt, uint64_t base_usec, uint64_t max_u
 		rnd = 0;
 	if (rnd > 1)
 		rnd = 1;
-	return d / 2 + (uint64_t)((double)(d / 2) * rnd);
+	uint64_t half = d / 2;
+	return half + (uint64_t)((double)half * rnd);
 }
 
 double backoff_random(void)

@@ -47,7 +47,7 @@ void groups_free(struct groups *g);
  * Returns 0; -EEXIST when a group with the same DN (compared normalised)
  * was added before (this one is ignored); -EINVAL when the entry's own DN
  * does not parse (ignored, counted as an invalid value). */
-int groups_add(struct groups *g, const struct entry *group);
+int groups_add(struct groups *g, const struct entry *e);
 
 /* Call once, after the last groups_add: adding after it, or annotating or
  * asking groups_contains before it, is a bug and aborts.

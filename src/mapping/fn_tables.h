@@ -12,14 +12,14 @@ struct mfunc_table {
 
 /* Table lines: a plain function, and one with literal arguments that a
  * prepare step checks and compiles at load time. */
-#define MFUNC_PLAIN(name_, min_, max_, fn_, usage_)                                           \
-	{                                                                                     \
-		.name = name_, .min_args = min_, .max_args = max_, .fn = fn_, .usage = usage_ \
+#define MFUNC_PLAIN(name_, min_, max_, fn_, usage_)                                                      \
+	{                                                                                                \
+		.name = (name_), .min_args = (min_), .max_args = (max_), .fn = (fn_), .usage = (usage_) \
 	}
-#define MFUNC_PREPARED(name_, min_, max_, fn_, usage_, literal_args_, prepare_, free_data_)    \
-	{                                                                                      \
-		.name = name_, .min_args = min_, .max_args = max_, .fn = fn_, .usage = usage_, \
-		.literal_args = literal_args_, .prepare = prepare_, .free_data = free_data_    \
+#define MFUNC_PREPARED(name_, min_, max_, fn_, usage_, literal_args_, prepare_, free_data_)              \
+	{                                                                                                \
+		.name = (name_), .min_args = (min_), .max_args = (max_), .fn = (fn_), .usage = (usage_), \
+		.literal_args = (literal_args_), .prepare = (prepare_), .free_data = (free_data_)        \
 	}
 
 #define MFUNC_TABLE(name, array) const struct mfunc_table name = { array, sizeof(array) / sizeof((array)[0]) }

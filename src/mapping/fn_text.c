@@ -43,7 +43,7 @@ static uint32_t text_case_map(uint32_t c, bool upper)
 			return 0x178;
 		if (c == 0x131) /* dotless i */
 			return 'I';
-		if ((c >= 0x100 && c <= 0x137 && (c & 1) && c != 0x131) || (c >= 0x14A && c <= 0x177 && (c & 1)))
+		if ((c >= 0x100 && c <= 0x137 && (c & 1)) || (c >= 0x14A && c <= 0x177 && (c & 1)))
 			return c - 1;
 		if ((c >= 0x139 && c <= 0x148 && !(c & 1)) || (c >= 0x179 && c <= 0x17E && !(c & 1)))
 			return c - 1;

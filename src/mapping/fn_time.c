@@ -402,7 +402,7 @@ static long long floor_div(long long a, long long b)
 static int op_instant(struct meval *ctx, const void *ud, struct mval *item)
 {
 	const struct instant_fn *f = ud;
-	long long ms;
+	long long ms = 0;	/* set on every path that reaches the switch */
 	if (item->type == MV_TIME) {
 		ms = item->u.i;
 	} else if (item->type == MV_INT) {

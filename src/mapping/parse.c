@@ -85,7 +85,9 @@ static void mnode_add_arg(struct mnode *n, struct mnode *arg)
 
 static char parse_peek(const struct parser *p)
 {
-	return p->pos < p->len ? p->src[p->pos] : '\0';
+	if (p->pos >= p->len)
+		return '\0';
+	return p->src[p->pos];
 }
 
 static void parse_skip_ws(struct parser *p)

@@ -60,9 +60,9 @@ struct state;
 int state_open(const char *path, bool readonly, struct state **out, char **err);
 void state_close(struct state *st);
 
-/* Looks up one member. Returns 0 and fills *out (clear it with
+/* Looks up one member. Returns 0 and fills *m (clear it with
  * state_member_clear), -ENOENT when absent, or -EIO. */
-int state_get_member(struct state *st, const char *target, const char *source_id, struct state_member *out);
+int state_get_member(struct state *st, const char *target, const char *source_id, struct state_member *m);
 
 /* Transactions group writes: pending marks are committed before their
  * requests go out; outcomes are committed as they arrive. */

@@ -16,7 +16,10 @@ char *base64_encode(const void *data, size_t len, bool url, size_t *out_len)
 		while (n > 0 && out[n - 1] == '=')
 			n--;
 		for (int i = 0; i < n; i++)
-			out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+			if (out[i] == '+')
+				out[i] = '-';
+			else if (out[i] == '/')
+				out[i] = '_';
 	}
 	out[n] = '\0';
 	if (out_len)

@@ -12,7 +12,9 @@ static void ptrq_grow(struct ptrq *q)
 		return;
 	size_t ncap = q->cap ? q->cap * 2 : 16;
 	void **items = xcalloc(ncap, sizeof(void *));
-	for (size_t i = 0; i < q->len; i++)
+	/* len <= cap, so cap is not 0 here; the test spares clang's analyzer
+	 * a "% 0" it cannot rule out. */
+	for (size_t i = 0; q->cap && i < q->len; i++)
 		items[i] = q->items[(q->head + i) % q->cap];
 	free(q->items);
 	q->items = items;

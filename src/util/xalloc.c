@@ -1,5 +1,7 @@
 #include "config.h"
 
+/* The definitions below must not see the analysis-only wrappers. */
+#define MS_XALLOC_IMPL
 #include "util/xalloc.h"
 
 #include <stdint.h>
