@@ -65,6 +65,21 @@ int cfg_key_line(const config_setting_t *group, const char *name);
 /* File a setting came from (@include aware), falling back to cc->file. */
 const char *cfg_file(const struct cfg_ctx *cc, const config_setting_t *s);
 
+/* Checks on the raw text of path and of the files it @includes (relative
+ * names resolved against include_dir, as libconfig does), for mistakes
+ * libconfig reports unclearly or not at all: an @include of a missing file
+ * or an @include cycle, text that is not UTF-8, unknown escapes in strings,
+ * unbalanced brackets, integers that do not fit the 32 bits libconfig
+ * silently wraps them to, and an empty file. Returns the number of errors
+ * reported; the file should not be parsed when there are any. An
+ * unreadable path is left to libconfig to report. */
+size_t cfg_prescan(const char *path, const char *include_dir, struct diag *d);
+
+/* After libconfig reported `error` at file:line: a hint on the likely
+ * cause (a string left open above that line, the name of a duplicate
+ * setting), or NULL. Caller frees. */
+char *cfg_syntax_hint(const char *file, int line, const char *error);
+
 #define cfg_error(cc, setting, ...) \
 	diag_error((cc)->diag, cfg_file((cc), (setting)), cfg_line(setting), __VA_ARGS__)
 #define cfg_warning(cc, setting, ...) \

@@ -154,6 +154,7 @@ static char *conf_file(const struct cfg_ctx *cc, const config_setting_t *g, cons
 	struct stat st;
 	const config_setting_t *s = conf_member(g, key);
 	if (stat(path, &st) < 0)
+		/* NOLINTNEXTLINE(bugprone-branch-clone): stat and access failures read the same, checked apart */
 		cfg_error(cc, s, "source: %s %s: %s", key, path, strerror(errno));
 	else if (directory && !S_ISDIR(st.st_mode))
 		cfg_error(cc, s, "source: %s %s is not a directory", key, path);
@@ -173,11 +174,16 @@ static void conf_load_uris(const struct cfg_ctx *cc, const config_setting_t *g, 
 	src->uris = cfg_strings(g, "uri", &src->n_uris);
 	for (size_t i = 0; i < src->n_uris; i++) {
 		LDAPURLDesc *lud = NULL;
-		if (ldap_url_parse(src->uris[i], &lud) != LDAP_URL_SUCCESS) {
+		/* libldap takes "ldap://ldap 2.example.org" as two URIs. */
+		if (src->uris[i][strcspn(src->uris[i], " \t\r\n")]) {
+			cfg_error(cc, s, "source: uri '%s' contains a space; give several URIs as a list "
+					 "( \"ldaps://a\", \"ldaps://b\" )",
+				  src->uris[i]);
+		} else if (ldap_url_parse(src->uris[i], &lud) != LDAP_URL_SUCCESS) {
 			cfg_error(cc, s, "source: uri '%s' is not an LDAP URI (ldap://host:port, ldaps://host)",
 				  src->uris[i]);
-		} else if (strcasecmp(lud->lud_scheme, "ldap") && strcasecmp(lud->lud_scheme, "ldaps") &&
-			   strcasecmp(lud->lud_scheme, "ldapi")) {
+		} else if (strcasecmp(lud->lud_scheme, "ldap") != 0 && strcasecmp(lud->lud_scheme, "ldaps") != 0 &&
+			   strcasecmp(lud->lud_scheme, "ldapi") != 0) {
 			cfg_error(cc, s, "source: uri has unsupported scheme '%s'", lud->lud_scheme);
 		} else if (strcasecmp(lud->lud_scheme, "ldap") == 0) {
 			*any_plain = true;

@@ -154,7 +154,7 @@ static void test_missing_required(void)
 {
 	expect("source = {\n  uri = \"ldaps://h\";\n};\n" TARGET_OK,
 	       "D/membersync.conf:1: source: required key 'base' is missing\n");
-	expect(SOURCE_OK, "D/membersync.conf: top level: required key 'targets' is missing\n");
+	expect(SOURCE_OK, "D/membersync.conf:1: top level: required key 'targets' is missing\n");
 }
 
 static void test_out_of_range(void)
