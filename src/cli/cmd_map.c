@@ -157,6 +157,16 @@ static void map_ldif_entry(void *ud, const struct entry *e)
 	map_entry(ud, e);
 }
 
+/* A record that cannot be a directory entry is invalid for every target:
+ * said on stderr (the JSON on stdout holds entries only), counted in the
+ * exit status. */
+static void map_ldif_skip(void *ud, const char *where, const char *dn, const char *why)
+{
+	struct map_run *run = ud;
+	cli_error("%s: skipping the record of \"%s\": %s", where, dn, why);
+	run->invalid++;
+}
+
 struct map_dn_search {
 	char *ndn;
 	struct entry *found;
@@ -215,7 +225,7 @@ static int map_from_directory(struct map_run *run, const char *dn)
 static int map_from_ldif(struct map_run *run, const char *path)
 {
 	char *err = NULL;
-	int r = ldif_read_entries(path, map_ldif_entry, run, &err);
+	int r = ldif_read_entries(path, map_ldif_entry, map_ldif_skip, run, &err);
 	if (r < 0) {
 		cli_error("%s", err);
 		free(err);

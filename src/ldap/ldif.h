@@ -7,8 +7,14 @@
 #include "ldap/entry.h"
 
 /* Calls fn with each entry in the file (ids unset; valid only during the
- * call). Returns 0, or -errno with *err (caller frees) naming the file and
- * line: unreadable file, a record that does not parse, a change record. */
-int ldif_read_entries(const char *path, void (*fn)(void *ud, const struct entry *e), void *ud, char **err);
+ * call). A record that parses but cannot be a directory entry (its DN is
+ * empty, holds a NUL byte, is not UTF-8 or not a DN) is not passed to fn:
+ * skip, when not NULL, gets "FILE:LINE" of the record, the DN as far as it
+ * is text, and the reason, and the reading goes on. Returns 0, or -errno
+ * with *err (caller frees) naming the file and line: unreadable file, a
+ * record that does not parse, a change record. */
+int ldif_read_entries(const char *path, void (*fn)(void *ud, const struct entry *e),
+		      void (*skip)(void *ud, const char *where, const char *dn, const char *why), void *ud,
+		      char **err);
 
 #endif

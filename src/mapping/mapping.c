@@ -408,7 +408,7 @@ static json_object *check_string(const struct field_schema *fs, const char *fiel
 {
 	size_t chars = utf8_length(s, len);
 	char *what = NULL;
-	int matched = 0;
+	int matched;
 
 	if (fs->max_chars && chars > fs->max_chars) {
 		what = describe_value(fs, orig);
@@ -575,6 +575,38 @@ static void mapping_hash(const struct mapping *m, json_object *payload, char out
 	sbuf_release(&sb);
 }
 
+/* The bytes of text in a field's value: a string's length, or the sum
+ * of a list's string items (nested lists are not made by the mapping). */
+static size_t mapping_text_bytes(json_object *j)
+{
+	if (json_object_is_type(j, json_type_string))
+		return (size_t)json_object_get_string_len(j);
+	if (!json_object_is_type(j, json_type_array))
+		return 0;
+	size_t sum = 0;
+	for (size_t k = 0; k < json_object_array_length(j); k++) {
+		json_object *item = json_object_array_get_idx(j, k);
+		if (json_object_is_type(item, json_type_string))
+			sum += (size_t)json_object_get_string_len(item);
+	}
+	return sum;
+}
+
+/* True when s holds nothing but ASCII and Unicode white space (what JSON
+ * consumers and the usual trim() functions strip). */
+static bool mapping_blank(const char *s)
+{
+	size_t len = strlen(s), pos = 0;
+	while (pos < len) {
+		uint32_t c = utf8_next(s, len, &pos);
+		if (!(c == ' ' || (c >= 0x09 && c <= 0x0d) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+		      (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
+		      c == 0x3000))
+			return false;
+	}
+	return true;
+}
+
 /* Evaluates and coerces field f into *j, or appends "name: why" to *why. */
 static void mapping_field_eval(const struct mapping *m, size_t i, const struct entry *e, json_object **j,
 			       struct sbuf *why)
@@ -591,6 +623,35 @@ static void mapping_field_eval(const struct mapping *m, size_t i, const struct e
 	bool missing;
 	*j = coerce(f->schema, f->name, &v, why, &missing);
 	mval_clear(&v);
+	size_t bytes = mapping_text_bytes(*j);
+	if (bytes > MAPPING_MAX_FIELD_BYTES) {
+		if (f->schema->flags & FIELD_SECRET)
+			reason_add(why, f->name, "value is %zu bytes long, more than the %u one field may carry", bytes,
+				   (unsigned)MAPPING_MAX_FIELD_BYTES);
+		else if (json_object_is_type(*j, json_type_array))
+			reason_add(why, f->name, "value (a list of %zu values) is %zu bytes long, more than the %u one "
+				   "field may carry", json_object_array_length(*j), bytes,
+				   (unsigned)MAPPING_MAX_FIELD_BYTES);
+		else {
+			/* The start of the value, cut on a character boundary. */
+			const char *text = json_object_get_string(*j);
+			size_t cut = utf8_prefix_bytes(text, strlen(text), 32);
+			reason_add(why, f->name, "value \"%.*s...\" is %zu bytes long, more than the %u one field "
+				   "may carry", (int)cut, text, bytes, (unsigned)MAPPING_MAX_FIELD_BYTES);
+		}
+		json_object_put(*j);
+		*j = NULL;
+		return;
+	}
+	/* A key of only white space names no one: APIs trim it to nothing
+	 * and refuse it, or file every such entry under one member. */
+	if (*j && (int)i == m->key_index && json_object_is_type(*j, json_type_string) &&
+	    mapping_blank(json_object_get_string(*j))) {
+		reason_add(why, f->name, "is the member key, but its value is only white space");
+		json_object_put(*j);
+		*j = NULL;
+		return;
+	}
 	if (*j)
 		return;
 	if (missing && (f->schema->flags & FIELD_REQUIRED))

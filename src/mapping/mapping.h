@@ -61,6 +61,12 @@ const char *mapping_field_name(const struct mapping *m, size_t i);
 /* Whether field's expression reads attribute attr (case-insensitive). */
 bool mapping_field_reads(const struct mapping *m, const char *field, const char *attr);
 
+/* The most text one field may carry, in bytes (for a list, all its items
+ * together). No API field needs more; a value over it is a directory
+ * mistake (a photo, a pasted document) and the entry is invalid, rather
+ * than sent at every cycle to an API that refuses it as too large. */
+#define MAPPING_MAX_FIELD_BYTES 65536
+
 struct mapped {
 	json_object *payload;	/* fields in config order; NULL when invalid */
 	char *key;		/* the key field's value as text */
