@@ -108,6 +108,11 @@ struct conf_target {
 	bool enabled;
 	long connect_timeout_ms;
 	long timeout_ms;
+	/* HTTPS: false skips certificate and host name checks (warned at
+	 * load); ca_file (absolute, NULL: the system's CAs) is what is
+	 * trusted instead of the system's store. */
+	bool tls_verify;
+	char *ca_file;
 	unsigned max_inflight;
 	size_t max_response;
 	double rate_limit;	/* requests/s; 0 = none until the API throttles */

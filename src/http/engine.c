@@ -214,8 +214,10 @@ void http_engine_free(struct http_engine *h)
 		free(h);
 		return;
 	}
-	while (h->active) {
-		struct http_transfer *t = h->active;
+	/* Walks by the saved next pointer rather than re-reading h->active:
+	 * same effect, and the analyzer need not know the head has no prev. */
+	for (struct http_transfer *t = h->active, *next; t; t = next) {
+		next = t->next;
 		curl_multi_remove_handle(h->multi, t->easy);
 		http_unlink(h, t);
 		http_transfer_free(t);
@@ -350,6 +352,13 @@ void http_engine_submit(struct http_engine *h, struct http_request *req, http_do
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	/* HTTP/2 where a TLS server offers it, keep-alive HTTP/1.1 otherwise. */
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/* Spare handles are curl_easy_reset(), so one target's settings never
+	 * carry over to another's request. CAINFO only when given: NULL
+	 * would drop the built-in CA bundle, not restore it. */
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->req.tls_insecure ? 0L : 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->req.tls_insecure ? 0L : 2L);
+	if (t->req.ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, t->req.ca_file);
 
 	t->submitted_usec = time_now_mono_usec();
 	t->next = h->active;

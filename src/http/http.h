@@ -5,6 +5,7 @@
 #define MS_HTTP_HTTP_H
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -18,6 +19,8 @@ struct http_request {
 	long connect_timeout_ms;
 	long timeout_ms;		/* whole request */
 	size_t max_response;		/* bigger answers fail the request */
+	bool tls_insecure;		/* HTTPS without certificate checks */
+	const char *ca_file;		/* not owned; NULL: the system's CAs */
 };
 
 struct http_response {

@@ -4,6 +4,7 @@
 #include "http/http.h"
 #include "util/sbuf.h"
 #include "util/utf8.h"
+#include "util/secret.h"
 #include "util/xalloc.h"
 
 #include <stdarg.h>
@@ -50,6 +51,14 @@ void http_request_clear(struct http_request *req)
 
 static char *http_excerpt(const char *b, size_t len, size_t max_chars)
 {
+	/* Masked before the cut: an API that quotes the key or token it
+	 * refuses must not get it (or its first half) into logs and state. */
+	size_t rlen;
+	char *redacted = secret_redact(b, len, &rlen);
+	if (redacted) {
+		b = redacted;
+		len = rlen;
+	}
 	struct sbuf sb;
 	sbuf_init(&sb);
 	bool text = utf8_valid(b, len);
@@ -65,6 +74,7 @@ static char *http_excerpt(const char *b, size_t len, size_t max_chars)
 		sbuf_addf(&sb, "... (%zu bytes)", len);
 	char *s = sbuf_detach(&sb, NULL);
 	sbuf_release(&sb);
+	free(redacted);
 	return s;
 }
 

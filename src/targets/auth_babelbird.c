@@ -236,6 +236,7 @@ static void bb_add_basic_auth(const struct babelbird_auth_conf *c, struct http_r
 	sbuf_init(&pair);
 	sbuf_addf(&pair, "%s:%s", c->client_id, c->client_secret->value);
 	char *b64 = base64_encode(pair.buf, pair.len, false, NULL);
+	secret_note(b64, strlen(b64));
 	http_request_add_header(req, "Authorization: Basic %s", b64);
 	OPENSSL_cleanse(pair.buf, pair.len);
 	sbuf_release(&pair);
@@ -441,10 +442,12 @@ static int bb_take_tokens(const struct babelbird_auth_conf *c, struct babelbird_
 	long long margin = c->margin < expires_in / 2 ? c->margin : expires_in / 2;
 	bb_wipe(&s->access_token);
 	s->access_token = xstrdup(json_object_get_string(at));
+	secret_note(s->access_token, strlen(s->access_token));
 	s->renew_at = now + expires_in - margin;
 	if (rt && json_object_is_type(rt, json_type_string)) {
 		bb_wipe(&s->refresh_token);
 		s->refresh_token = xstrdup(json_object_get_string(rt));
+		secret_note(s->refresh_token, strlen(s->refresh_token));
 	}
 	return 0;
 }

@@ -238,6 +238,7 @@ static int auth_dingtalk_token_answer(const void *conf, void *session, const str
 	s->token = XNEW(struct secret);
 	s->token->len = (size_t)json_object_get_string_len(tok);
 	s->token->value = xstrndup(json_object_get_string(tok), s->token->len);
+	secret_note(s->token->value, s->token->len);
 	/* A margin of more than half the lifetime would ask for a new token
 	 * straight away, again and again. */
 	margin = c->refresh_margin < expires_in / 2 ? c->refresh_margin : expires_in / 2;

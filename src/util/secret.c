@@ -98,6 +98,7 @@ int secret_read(const char *path, const char *base_dir, struct secret **out, cha
 	s->path = full;
 	full = NULL;
 	*out = s;
+	secret_note(s->value, s->len);
 out:
 	if (buf) {
 		OPENSSL_cleanse(buf, SECRET_MAX_SIZE + 2);
@@ -128,4 +129,77 @@ void secret_free(struct secret *s)
 	free(s->value);
 	free(s->path);
 	free(s);
+}
+
+/* A ring of copies: the oldest goes (wiped) when a new one needs room. */
+static struct {
+	char *value;
+	size_t len;
+} secret_noted[SECRET_NOTE_MAX];
+static size_t secret_noted_n, secret_noted_next;
+
+void secret_note(const char *value, size_t len)
+{
+	if (!value || len < SECRET_NOTE_MIN_LEN)
+		return;
+	for (size_t i = 0; i < secret_noted_n; i++)
+		if (secret_noted[i].len == len && memcmp(secret_noted[i].value, value, len) == 0)
+			return;
+	size_t slot;
+	if (secret_noted_n < SECRET_NOTE_MAX) {
+		slot = secret_noted_n++;
+	} else {
+		slot = secret_noted_next;
+		secret_noted_next = (secret_noted_next + 1) % SECRET_NOTE_MAX;
+		OPENSSL_cleanse(secret_noted[slot].value, secret_noted[slot].len);
+		free(secret_noted[slot].value);
+	}
+	secret_noted[slot].value = xmemdup(value, len);
+	secret_noted[slot].len = len;
+}
+
+/* text with every occurrence of one secret replaced; len updated. */
+static char *secret_replace(const char *text, size_t *len, const char *v, size_t vlen)
+{
+	static const char mask[] = "********";
+	char *out = xmalloc(*len / vlen * (sizeof(mask) - 1) + *len + 1);
+	size_t o = 0, i = 0;
+	const char *hit;
+	while ((hit = memmem(text + i, *len - i, v, vlen))) {
+		size_t k = (size_t)(hit - (text + i));
+		memcpy(out + o, text + i, k);
+		o += k;
+		memcpy(out + o, mask, sizeof(mask) - 1);
+		o += sizeof(mask) - 1;
+		i += k + vlen;
+	}
+	memcpy(out + o, text + i, *len - i);
+	o += *len - i;
+	out[o] = '\0';
+	*len = o;
+	return out;
+}
+
+char *secret_redact(const char *text, size_t len, size_t *out_len)
+{
+	char *cur = NULL;	/* NULL while nothing was replaced */
+	size_t n = len;
+	for (size_t i = 0; i < secret_noted_n; i++) {
+		const char *v = secret_noted[i].value;
+		size_t vlen = secret_noted[i].len;
+		if (!memmem(cur ? cur : text, n, v, vlen))
+			continue;
+		size_t before = n;
+		char *next = secret_replace(cur ? cur : text, &n, v, vlen);
+		if (cur) {
+			/* It held other secrets, now masked, but also what surrounds
+			 * them: wiped like any buffer that held a secret. */
+			OPENSSL_cleanse(cur, before);
+			free(cur);
+		}
+		cur = next;
+	}
+	if (cur)
+		*out_len = n;
+	return cur;
 }

@@ -32,4 +32,19 @@ char *secret_resolve(const char *path, const char *base_dir);
 struct secret *secret_dup(const struct secret *s);
 void secret_free(struct secret *s);
 
+/* Every secret secret_read() returns is also noted here, and providers note
+ * what they derive or are handed (tokens, Basic credentials): text from
+ * outside, such as an API's answer that quotes the key it refuses, goes
+ * through secret_redact() before it is logged or stored. Values shorter
+ * than SECRET_NOTE_MIN_LEN are not noted (blanking them would garble
+ * messages and hide little); the SECRET_NOTE_MAX most recent are kept
+ * (tokens are renewed for as long as the daemon runs). Not thread-safe:
+ * the daemon and the CLI are single-threaded. */
+#define SECRET_NOTE_MIN_LEN 6
+#define SECRET_NOTE_MAX 256
+void secret_note(const char *value, size_t len);
+/* A copy of text[0..len) with every noted secret replaced by "********"
+ * and its length in *out_len (a NUL follows), or NULL when it holds none. */
+char *secret_redact(const char *text, size_t len, size_t *out_len);
+
 #endif

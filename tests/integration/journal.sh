@@ -14,6 +14,7 @@
 set -euo pipefail
 srcroot="${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$srcroot/tests/integration/lib.sh"
+. "$srcroot/tests/integration/lib-journal.sh"
 . "$srcroot/tests/integration/daemon.sh"
 
 ms_require_cmd journalctl jq
@@ -76,95 +77,22 @@ ms_log "catalog: $n_ids entries, one per id in src/log_ids.h"
 
 # ---------------------------------------------------------------- journal
 
-journald=
-for f in /lib/systemd/systemd-journald /usr/lib/systemd/systemd-journald; do
-    if [[ -x "$f" ]]; then
-        journald=$f
-        break
-    fi
-done
-[[ -n "$journald" ]] || ms_skip "systemd-journald is not installed (Debian: package systemd)"
-ms_require_cmd unshare
-unshare_args=(--mount --propagation private)
-if [[ "$(id -u)" != 0 ]]; then
-    unshare_args+=(--map-root-user)
-fi
-unshare "${unshare_args[@]}" sh -c 'mount -t tmpfs tmpfs /run/systemd 2>/dev/null ||
-    { mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd; }' >"$T/unshare.log" 2>&1 ||
-    ms_skip "cannot run systemd-journald privately: 'unshare ${unshare_args[*]}' with a tmpfs on" \
-        "/run/systemd is not allowed here ($(tr '\n' ' ' <"$T/unshare.log"))"
-[[ -r /etc/machine-id && -s /etc/machine-id ]] ||
-    ms_skip "systemd-journald needs /etc/machine-id, which this machine does not have"
+ms_journal_check || ms_skip "$MS_JOURNAL_SKIP"
 
 ms_slapd_start
 ms_sim_start
 ms_conf_write "$T/membersync.conf" "$(ms_rainbond_target)"
 
-# The namespace: /run/systemd a tmpfs (journald's sockets, and a drop-in
-# that keeps it from reading the kernel log or forwarding anywhere),
-# /run/log the folder $root/run/log (the journal files, which stay after the
-# namespace is gone), /var/log/journal a tmpfs so nothing can reach the
-# machine's persistent journal.
-mkdir -p "$root/run/log"
-cat >"$T/in-namespace.sh" <<'EOF'
-set -eu
-mount -t tmpfs tmpfs /run/systemd 2>/dev/null || { mkdir -p /run/systemd; mount -t tmpfs tmpfs /run/systemd; }
-mkdir -p /run/log
-mount --bind "$ROOT/run/log" /run/log
-if [ -d /var/log/journal ]; then
-    mount -t tmpfs tmpfs /var/log/journal
-fi
-mkdir -p /run/systemd/journal /run/systemd/journald.conf.d
-cat >/run/systemd/journald.conf.d/50-membersync-test.conf <<EOC
-[Journal]
-Storage=volatile
-Compress=no
-ReadKMsg=no
-RateLimitIntervalSec=0
-ForwardToSyslog=no
-ForwardToKMsg=no
-ForwardToConsole=no
-ForwardToWall=no
-RuntimeMaxUse=64M
-EOC
-SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=info "$JOURNALD" >"$T/journald.log" 2>&1 &
-jpid=$!
-trap 'kill $jpid 2>/dev/null || true' EXIT
-i=0
-while [ ! -S /run/systemd/journal/socket ]; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 $jpid 2>/dev/null; then
-        echo "systemd-journald did not create /run/systemd/journal/socket" >"$T/namespace.err"
-        exit 3
-    fi
-    sleep 0.1
-done
+cat >"$T/in-journal.sh" <<'EOF'
 # Without --foreground, with stderr a file: the daemon picks the journal
 # itself, as it does under systemd.
 rc=0
 "$MEMBERSYNCD" --once --config "$T/membersync.conf" </dev/null >"$T/daemon.log" 2>&1 || rc=$?
 echo "$rc" >"$T/daemon.rc"
-# One more message, after the daemon's: when it is in the file, so are
-# the daemon's (journald handles its socket in order).
-logger --journald <<EOM
-MESSAGE=membersync journal test: end marker
-SYSLOG_IDENTIFIER=journal-test
-EOM
-i=0
-while ! journalctl -D /run/log/journal -q -o cat SYSLOG_IDENTIFIER=journal-test 2>/dev/null | grep -q 'end marker'; do
-    i=$((i + 1))
-    [ $i -le 100 ] || break
-    sleep 0.1
-done
-kill $jpid
-wait $jpid || true
-trap - EXIT
 EOF
 ms_log "running systemd-journald and membersyncd --once in a private mount namespace"
 ns_rc=0
-# T is exported by ms_setup.
-ROOT="$root" JOURNALD="$journald" MEMBERSYNCD="$MEMBERSYNCD" \
-    unshare "${unshare_args[@]}" sh "$T/in-namespace.sh" >"$T/namespace.log" 2>&1 || ns_rc=$?
+ms_journal_run "$root" "$T/in-journal.sh" || ns_rc=$?
 if [[ -s "$T/namespace.err" ]]; then
     ms_skip "$(cat "$T/namespace.err"): $(tail -n 5 "$T/journald.log" | tr '\n' ' ')"
 fi
@@ -231,7 +159,7 @@ unexplained=$(comm -23 <(echo "$sent") <(echo "$listed"))
 journalctl --file "$jf" -o export >/dev/null || ms_fail "journalctl cannot read $jf"
 [[ -d /var/lib/systemd ]] || ms_skip "no /var/lib/systemd to put the private catalog database over"
 # shellcheck disable=SC2016 # expanded by the inner sh
-unshare "${unshare_args[@]}" sh -c 'mount -t tmpfs tmpfs /var/lib/systemd &&
+unshare "${MS_UNSHARE_ARGS[@]}" sh -c 'mount -t tmpfs tmpfs /var/lib/systemd &&
     mkdir /var/lib/systemd/catalog && cp "$0/var/lib/systemd/catalog/database" /var/lib/systemd/catalog/ &&
     exec journalctl --file "$1" --no-pager -x MEMBERSYNC_TARGET=rainbond MEMBERSYNC_RESULT=invalid "$2"' \
     "$root" "$jf" "MEMBERSYNC_DN=uid=nomail,$LDAP_PEOPLE" >"$T/explained.log" 2>&1 ||

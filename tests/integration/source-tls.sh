@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The source's TLS and bind options against a real slapd serving ldaps://
 # and StartTLS (MS_SLAPD_TLS=1): ldaps:// with ca_file, StartTLS with
-# ca_dir, a certificate from the wrong CA refused with a message that says
-# so (and accepted with tls_verify = false, with a warning), SASL EXTERNAL
-# with a client certificate, a clear-text simple bind refused unless
-# allowed, --check-config on a world-readable client key and a missing
-# ca_file, and libldap's own defaults (LDAPTLS_CACERT, LDAPTLS_CERT and
-# LDAPTLS_KEY) honoured like the OpenLDAP tools honour them.
+# ca_dir, a certificate from the wrong CA refused over ldaps:// and over
+# StartTLS with a message that says so (and accepted with tls_verify =
+# false, with a warning), SASL EXTERNAL with a client certificate, a
+# clear-text simple bind refused unless allowed, --check-config on a
+# world-readable client key and a missing ca_file, and libldap's own
+# defaults (LDAPTLS_CACERT, LDAPTLS_CERT and LDAPTLS_KEY) honoured like the
+# OpenLDAP tools honour them.
 set -euo pipefail
 srcroot="${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$srcroot/tests/integration/lib.sh"
@@ -111,6 +112,23 @@ grep -q "^error: cannot read the directory: $closed_uri: " "$T/closed.log" || ms
 if grep -Eiq "certificate.*(verif|not trusted|untrusted)" "$T/closed.log"; then
     ms_fail "closed: an unreachable server is blamed on its certificate"
 fi
+
+ms_log "3b. StartTLS with a ca_dir of another CA: refused the same way; with tls_verify = false: works, with a warning"
+# ca_dir holding only the other CA, under its hash name, as c_rehash lays it out.
+mkdir -p "$T/other-cadir"
+cp -- "$LDAP_OTHER_CA_FILE" "$T/other-cadir/$(openssl x509 -hash -noout -in "$LDAP_OTHER_CA_FILE").0"
+tls_conf wrong-ca-starttls "uri = \"$LDAP_URI\";" "starttls = true;" "ca_dir = \"$T/other-cadir\";" "${simple[@]}"
+ms_once wrong-ca-starttls
+refused wrong-ca-starttls
+grep -Eiq "^error: cannot read the directory: $LDAP_URI: .*certificate.*(verif|not trusted|untrusted)" \
+    "$T/wrong-ca-starttls.log" || ms_fail "wrong-ca-starttls: the log does not say that certificate verification failed"
+tls_conf no-verify-starttls "uri = \"$LDAP_URI\";" "starttls = true;" "ca_dir = \"$T/other-cadir\";" \
+    "tls_verify = false;" "${simple[@]}"
+ms_once no-verify-starttls
+synced no-verify-starttls "$LDAP_URI"
+grep -q "^warning: .*membersync.conf:$(line_of tls_verify): .*tls_verify = false: the directory's certificate is not checked" \
+    "$T/no-verify-starttls.log" || ms_fail "no-verify-starttls: no warning about the unchecked certificate"
+ms_sim_reset
 
 ms_log "4. the same wrong CA with tls_verify = false: works, with a warning"
 tls_conf no-verify "uri = \"$LDAPS_URI\";" "ca_file = \"$LDAP_OTHER_CA_FILE\";" "tls_verify = false;" \

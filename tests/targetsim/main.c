@@ -29,7 +29,8 @@ static void usage(FILE *out)
 	      "                 [--rainbond-key-file FILE] [--rest-token-file FILE]\n"
 	      "                 [--rest-key-field NAME] [--latency-ms N] [--max-body BYTES]\n"
 	      "                 [--ratelimit API=N/MS]... [--fault JSON]...\n"
-	      "                 [--secret NAME=FILE]...  (credentials of the other APIs)\n",
+	      "                 [--secret NAME=FILE]...  (credentials of the other APIs)\n"
+	      "                 [--tls-cert FILE --tls-key FILE]  (serve HTTPS, PEM files)\n",
 	      out);
 }
 
@@ -216,6 +217,8 @@ enum {
 	OPT_RATELIMIT,
 	OPT_FAULT,
 	OPT_SECRET,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
 	OPT_HELP,
 };
 
@@ -232,6 +235,8 @@ static const struct option long_opts[] = {
 	{ "ratelimit", required_argument, NULL, OPT_RATELIMIT },
 	{ "fault", required_argument, NULL, OPT_FAULT },
 	{ "secret", required_argument, NULL, OPT_SECRET },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -260,10 +265,17 @@ static int add_secret(struct baseline *base, const char *arg)
 	return 0;
 }
 
+/* --tls-cert and --tls-key: HTTPS instead of HTTP, for tests of the
+ * daemon's certificate checks. */
+struct tls_files {
+	const char *cert;
+	const char *key;
+};
+
 /* Returns 0, 1 for --help, or -EINVAL after saying what is wrong. */
 static int parse_args(int argc, char **argv, struct sim_config *cfg,
 		      const char **rainbond_key_file, const char **rest_token_file,
-		      struct baseline *base)
+		      struct baseline *base, struct tls_files *tls)
 {
 	unsigned long n;
 	int c;
@@ -305,7 +317,7 @@ static int parse_args(int argc, char **argv, struct sim_config *cfg,
 			break;
 		case OPT_LATENCY_MS:
 			if (parse_ulong(optarg, 0, MAX_LATENCY_MS, &n) < 0) {
-				fprintf(stderr, "targetsim: --latency-ms must be 0..%d\n",
+				fprintf(stderr, "targetsim: --latency-ms must be 0..%u\n",
 					MAX_LATENCY_MS);
 				return -EINVAL;
 			}
@@ -331,6 +343,12 @@ static int parse_args(int argc, char **argv, struct sim_config *cfg,
 			if (add_secret(base, optarg) < 0)
 				return -EINVAL;
 			break;
+		case OPT_TLS_CERT:
+			tls->cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			tls->key = optarg;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return 1;
@@ -343,6 +361,10 @@ static int parse_args(int argc, char **argv, struct sim_config *cfg,
 	if (optind < argc) {
 		fprintf(stderr, "targetsim: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
+		return -EINVAL;
+	}
+	if (!tls->cert != !tls->key) {
+		fprintf(stderr, "targetsim: --tls-cert and --tls-key go together\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -375,6 +397,9 @@ int main(int argc, char **argv)
 	};
 	const char *rainbond_key_file = NULL, *rest_token_file = NULL;
 	struct baseline base = { 0 };
+	struct tls_files tls = { 0 };
+	char *tls_cert = NULL, *tls_key = NULL;
+	struct MHD_OptionItem tls_opts[3] = { { MHD_OPTION_END, 0, NULL } };
 	struct sockaddr_storage addr;
 	struct MHD_Daemon *daemon = NULL;
 	const union MHD_DaemonInfo *info;
@@ -384,7 +409,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int rc, sig, ret = EXIT_USAGE;
 
-	rc = parse_args(argc, argv, &cfg, &rainbond_key_file, &rest_token_file, &base);
+	rc = parse_args(argc, argv, &cfg, &rainbond_key_file, &rest_token_file, &base, &tls);
 	if (rc) {
 		ret = rc > 0 ? 0 : EXIT_USAGE;
 		goto out;
@@ -407,6 +432,19 @@ int main(int argc, char **argv)
 	    load_secret(rest_token_file, "rest-test-token", "rest token", &cfg.rest_token) < 0)
 		goto out;
 
+	if (tls.cert) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			fprintf(stderr, "targetsim: this libmicrohttpd has no TLS support\n");
+			goto out;
+		}
+		if (load_secret(tls.cert, NULL, "TLS certificate", &tls_cert) < 0 ||
+		    load_secret(tls.key, NULL, "TLS key", &tls_key) < 0)
+			goto out;
+		/* MHD keeps the pointers: the buffers live until the end. */
+		tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert };
+		tls_opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key };
+	}
+
 	ret = EXIT_FAILURE;
 	rc = sim_init(&sim, &cfg);
 	if (rc < 0) {
@@ -428,8 +466,11 @@ int main(int argc, char **argv)
 		MHD_ALLOW_SUSPEND_RESUME;
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
+	if (tls_cert)
+		flags |= MHD_USE_TLS;
 	daemon = MHD_start_daemon(flags, (uint16_t)cfg.port, NULL, NULL,
 				  sim_access_handler, &sim,
+				  MHD_OPTION_ARRAY, tls_opts,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				  MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 				  MHD_OPTION_NOTIFY_COMPLETED, sim_request_completed, &sim,
@@ -448,8 +489,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	port = info->port;
-	printf(ipv6 ? "targetsim listening on http://[%s]:%u\n"
-		    : "targetsim listening on http://%s:%u\n", cfg.listen, port);
+	printf(ipv6 ? "targetsim listening on %s://[%s]:%u\n"
+		    : "targetsim listening on %s://%s:%u\n", tls_cert ? "https" : "http", cfg.listen, port);
 	fflush(stdout);
 	if (cfg.port_file) {
 		rc = write_port_file(cfg.port_file, port);
@@ -474,6 +515,8 @@ out:
 		sim_fini(&sim);
 	free(cfg.rainbond_key);
 	free(cfg.rest_token);
+	free(tls_cert);
+	free(tls_key);
 	baseline_free(&base);
 	return ret;
 }
