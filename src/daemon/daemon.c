@@ -13,12 +13,15 @@
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -33,6 +36,7 @@ struct daemon {
 	sd_event *event;
 	struct state *state;
 	char *state_path;
+	int lock_fd;		/* flock on state_dir/membersyncd.lock; -1: none */
 	struct http_engine *http;
 	struct source *source;
 	struct cycle *cycle;
@@ -89,23 +93,77 @@ static int daemon_mkdir_state(struct daemon *d, char **err)
 	return r;
 }
 
+/* Two daemons (or --once runs) on one state database would both send the
+ * adds neither has recorded yet: the second one adds members twice. An
+ * flock on a file in the state directory keeps it to one; the kernel drops
+ * it when the holder dies, so a crash leaves nothing stale behind. The
+ * holder's pid is written into the file for the message. */
+static int daemon_lock_state(struct daemon *d, int *fd_out, char **err)
+{
+	char *path = xasprintf("%s/membersyncd.lock", d->conf->state_dir);
+	int r = 0;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = -errno;
+		*err = xasprintf("cannot open the lock file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		if (errno == EWOULDBLOCK) {
+			char pid[32] = "";
+			ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			*err = xasprintf("another membersyncd%s%s is using the state directory %s (it holds %s); "
+					 "refusing to run beside it, as both would add the same members",
+					 pid[0] ? " with pid " : "", pid, d->conf->state_dir, path);
+			r = -EBUSY;
+		} else {
+			*err = xasprintf("cannot lock %s: %s", path, strerror(errno));
+		}
+		close(fd);
+		goto out;
+	}
+	char pid[32];
+	int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+		log_debug(d->log, "cannot write our pid to %s: %s", path, strerror(errno));
+	*fd_out = fd;
+out:
+	free(path);
+	return r;
+}
+
 static int daemon_open_state(struct daemon *d)
 {
 	char *err = NULL;
 	char *path = conf_state_path(d->conf);
 	struct state *st = NULL;
+	int lock_fd = -1;
 	int r = 0;
 
 	if (!d->opt.dry_run && (r = daemon_mkdir_state(d, &err)) < 0)
+		goto out;
+	/* --check only reads and compares: it may run beside the daemon. */
+	if (!d->opt.dry_run && !d->opt.check && (r = daemon_lock_state(d, &lock_fd, &err)) < 0)
 		goto out;
 	if ((r = state_open(path, d->opt.dry_run, &st, &err)) < 0)
 		goto out;
 	state_close(d->state);
 	d->state = st;
+	if (lock_fd >= 0) {
+		if (d->lock_fd >= 0)
+			close(d->lock_fd);
+		d->lock_fd = lock_fd;
+		lock_fd = -1;
+	}
 	free(d->state_path);
 	d->state_path = path;
 	path = NULL;
 out:
+	if (lock_fd >= 0)
+		close(lock_fd);
 	if (r < 0) {
 		log_error(d->log, "%s", err);
 		free(err);
@@ -504,6 +562,8 @@ static void daemon_teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->watchdog);
 	sd_event_unref(d->event);
 	state_close(d->state);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 	free(d->state_path);
 	conf_free(d->conf);
 	/* Last: transfers freed with the engine pointed at its targets. */
@@ -512,15 +572,17 @@ static void daemon_teardown(struct daemon *d)
 
 int daemon_run(const struct daemon_options *opt, struct conf *conf, struct logger *log)
 {
-	struct daemon d = { .opt = *opt, .conf = conf, .log = log };
+	struct daemon d = { .opt = *opt, .conf = conf, .log = log, .lock_fd = -1 };
 	int code;
 
 	if (daemon_setup(&d) < 0) {
 		code = EX_SOFTWARE;
 		goto out;
 	}
-	if (daemon_open_state(&d) < 0) {
-		code = EX_CANTCREAT;
+	int r = daemon_open_state(&d);
+	if (r < 0) {
+		/* Another instance: systemd may try again later. */
+		code = r == -EBUSY ? EX_TEMPFAIL : EX_CANTCREAT;
 		goto out;
 	}
 	daemon_make_targets(&d);
@@ -529,7 +591,7 @@ int daemon_run(const struct daemon_options *opt, struct conf *conf, struct logge
 			 conf->n_targets, conf->n_targets == 1 ? "" : "s", conf->source.uris[0], d.state_path);
 	/* The timer starts disabled at time 0: fire it now. */
 	daemon_schedule(&d, 0);
-	int r = sd_event_loop(d.event);
+	r = sd_event_loop(d.event);
 	code = r < 0 ? EX_SOFTWARE : r;
 	if (r < 0)
 		log_error(log, "event loop failed: %s", strerror(-r));

@@ -106,7 +106,11 @@ static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_KNOWN] = "SELECT DISTINCT source_id FROM members WHERE gone_at IS NULL",
 	[STMT_DUE] =
 		"SELECT DISTINCT source_id FROM members WHERE gone_at IS NULL"
-		" AND (status = 'pending' OR (status = 'failed' AND next_attempt_at <= ?1))",
+		" AND (status = 'pending' OR (status = 'failed' AND next_attempt_at <= ?1))"
+		/* A failure recorded "in the future": the wall clock was set
+		 * back since, and its retry time would wait out the jump too.
+		 * Due now; the retry records a time on the new clock. */
+		" OR (status = 'failed' AND updated_at > ?1 AND gone_at IS NULL)",
 	[STMT_GONE] = "UPDATE members SET gone_at = ?2, updated_at = ?2 WHERE source_id = ?1 AND gone_at IS NULL",
 	[STMT_BACK] = "UPDATE members SET gone_at = NULL, updated_at = ?2 WHERE source_id = ?1 AND gone_at IS NOT NULL",
 	[STMT_RENAME] = "UPDATE members SET dn = ?2, updated_at = ?3 WHERE source_id = ?1 AND dn <> ?2",
@@ -267,6 +271,8 @@ struct state {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT__MAX];
 	bool readonly;
+	char *path;
+	char *errmsg;	/* the last state_errmsg text */
 };
 
 static const char *const status_names[MEMBER__COUNT] = {
@@ -296,9 +302,24 @@ static enum member_status status_from_name(const char *s)
 	return st < 0 ? MEMBER_FAILED : (enum member_status)st;
 }
 
+/* SQLite says "database or disk is full" or "disk I/O error" without the
+ * file or the system's reason; operators need both to act. */
 const char *state_errmsg(struct state *st)
 {
-	return sqlite3_errmsg(st->db);
+	int code = sqlite3_extended_errcode(st->db);
+	int sys = sqlite3_system_errno(st->db);
+	/* system_errno is only meaningful for the codes that come from a
+	 * failed system call; for others it may be left from long ago. */
+	bool os = (code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR || (code & 0xff) == SQLITE_CANTOPEN;
+	/* SQLite does not always keep the errno of a full disk. */
+	if ((code & 0xff) == SQLITE_FULL && !sys)
+		sys = ENOSPC;
+	free(st->errmsg);
+	if (os && sys)
+		st->errmsg = xasprintf("%s (%s: %s)", sqlite3_errmsg(st->db), st->path, strerror(sys));
+	else
+		st->errmsg = xasprintf("%s (%s)", sqlite3_errmsg(st->db), st->path);
+	return st->errmsg;
 }
 
 static int state_exec(struct state *st, const char *sql, char **err)
@@ -358,6 +379,7 @@ int state_open(const char *path, bool readonly, struct state **out, char **err)
 	*out = NULL;
 	*err = NULL;
 	st->readonly = readonly;
+	st->path = xstrdup(path);
 
 	int flags = SQLITE_OPEN_FULLMUTEX;
 	const char *open_path = path;
@@ -388,7 +410,7 @@ int state_open(const char *path, bool readonly, struct state **out, char **err)
 		if ((r = state_migrate(st, err)) < 0)
 			goto out;
 	} else {
-		int version;
+		int version = 0;	/* reported as 0, like a blank database, when unreadable */
 		if (state_user_version(st, &version) < 0 || version != STATE_SCHEMA_VERSION) {
 			*err = xasprintf("state database %s has schema version %d, expected %d (run membersyncd once "
 					 "without --dry-run to migrate it)", path, version, STATE_SCHEMA_VERSION);
@@ -420,6 +442,8 @@ void state_close(struct state *st)
 	for (int i = 0; i < STMT__MAX; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
+	free(st->path);
+	free(st->errmsg);
 	free(st);
 }
 

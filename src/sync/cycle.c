@@ -418,10 +418,15 @@ static char *cycle_pick_cursor(struct cycle *c, bool *full, const char **why)
 	} else if (cursor && (!fp || strcmp(fp, conf->fingerprint) != 0)) {
 		*full = true;
 		*why = "the configuration changed what is read or how it is mapped";
-	} else if (cursor && conf->source.full_sync_interval > 0 &&
-		   (!full_at || time_now_unix() - strtoll(full_at, NULL, 10) >= conf->source.full_sync_interval)) {
-		*full = true;
-		*why = "full_sync_interval has passed since the last full read";
+	} else if (cursor && conf->source.full_sync_interval > 0) {
+		/* A last full read "in the future" means the wall clock was set
+		 * back: waiting for the interval would add the jump to it. */
+		long long since = full_at ? (long long)time_now_unix() - strtoll(full_at, NULL, 10) : 0;
+		if (!full_at || since < 0 || since >= conf->source.full_sync_interval) {
+			*full = true;
+			*why = since < 0 ? "the clock was set back since the last full read"
+					 : "full_sync_interval has passed since the last full read";
+		}
 	}
 	free(fp);
 	free(full_at);
@@ -703,7 +708,20 @@ static void cycle_read(struct cycle *c)
 	c->report.source_ok = r == 0 && c->read.complete;
 	if (r < 0) {
 		struct log_fields f = { .message_id = MSGID_SOURCE_UNREACHABLE, .result = "source-failed" };
-		log_event(params->log, LOG_ERR, &f, "cannot read the directory: %s", err);
+		/* Name the server (connection errors already do): with several
+		 * URIs, or a directory that died mid-read, the operator must
+		 * know which one failed. */
+		const struct conf_source *cs = &params->conf->source;
+		const char *uri = source_connected_uri(params->source);
+		/* A broken connection is closed by now: then the configured
+		 * ones (usually one). */
+		if (!uri && cs->n_uris)
+			uri = cs->uris[0];
+		if (uri && !strstr(err, uri))
+			log_event(params->log, LOG_ERR, &f, "cannot read the directory: %s (%s%s)", err, uri,
+				  !source_connected_uri(params->source) && cs->n_uris > 1 ? " or another configured URI" : "");
+		else
+			log_event(params->log, LOG_ERR, &f, "cannot read the directory: %s", err);
 		free(err);
 	}
 	/* Explicit deletions count even from a read that broke off later;

@@ -154,6 +154,16 @@ static void plan_present(struct plan *p, const struct entry *e, const struct map
 	}
 }
 
+/* Whether a failed member's retry time is still ahead. next_attempt_at is
+ * wall-clock time: a failure recorded "in the future" means the clock was
+ * set back since, and waiting for it would add the jump to the backoff
+ * (a day back: a day without retries). Such a retry is due now; it records
+ * a time on the new clock. (state_foreach_due says the same.) */
+static bool plan_retry_waits(const struct state_member *m, int64_t now)
+{
+	return m->next_attempt_at > now && m->updated_at <= now;
+}
+
 /* A request that may have created the member went out and its answer was
  * never recorded (crash, kill). Sending it again blindly could add the
  * person twice. */
@@ -198,7 +208,7 @@ void plan_entry(struct plan *p, const struct entry *e, const struct mapped *m, c
 								push_op_name(op)));
 		return;
 	case MEMBER_FAILED:
-		if (ex->next_attempt_at > now) {
+		if (plan_retry_waits(ex, now)) {
 			p->counts.waiting++;
 			return;
 		}
@@ -299,7 +309,7 @@ void plan_leaving(struct plan *p, const struct state_member *m, const char *why,
 		at_target = policy == CONF_DEPROVISION_DELETE;
 		break;
 	case MEMBER_FAILED:
-		if (m->next_attempt_at > now && (row_op == OP_DISABLE || row_op == OP_DELETE)) {
+		if (plan_retry_waits(m, now) && (row_op == OP_DISABLE || row_op == OP_DELETE)) {
 			p->counts.waiting++;
 			return;
 		}

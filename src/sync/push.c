@@ -70,6 +70,10 @@ struct push {
 	bool stopping;
 	bool finished;
 	bool first_throttle_logged;
+	/* Retries are silent until a member runs out of them, which in a
+	 * storm of timeouts can take minutes: the first one per cycle is
+	 * logged so the operator sees the target is in trouble. */
+	bool first_transient_logged;
 	/* Counts answers, so one throttled answer about a batch slows the
 	 * target once, not once per member. */
 	uint64_t answer_seq, throttled_seq;
@@ -103,6 +107,26 @@ static void push_txn_end(struct push *p)
 			  state_errmsg(p->params.state));
 		state_rollback(p->params.state);
 	}
+}
+
+/* Commits what the open transaction holds and opens a new one. The
+ * pending marks of a round must be on disk before its requests leave:
+ * if the commit at the end of the callback failed (disk full), requests
+ * no row remembers would be out, and the next run would send them again. */
+static int push_txn_flush(struct push *p)
+{
+	if (p->txn_depth == 0)
+		return 0;
+	int r = state_commit(p->params.state);
+	if (r < 0) {
+		log_error(p->params.log, "%s: cannot commit to the state database: %s", push_conf(p)->name,
+			  state_errmsg(p->params.state));
+		state_rollback(p->params.state);
+	}
+	if (state_begin(p->params.state) < 0)
+		log_error(p->params.log, "%s: cannot write to the state database: %s", push_conf(p)->name,
+			  state_errmsg(p->params.state));
+	return r;
 }
 
 static const struct log_fields *push_fields(struct log_fields *f, const struct push *p, const struct action *a,
@@ -363,6 +387,8 @@ static struct job *push_job_new(struct push *p, enum job_kind kind, struct pitem
 	j->req.connect_timeout_ms = t->connect_timeout_ms;
 	j->req.timeout_ms = t->timeout_ms;
 	j->req.max_response = t->max_response;
+	j->req.tls_insecure = !t->tls_verify;
+	j->req.ca_file = t->ca_file;
 	return j;
 }
 
@@ -582,6 +608,12 @@ static void push_handle_outcome(struct push *p, struct pitem *pi, struct outcome
 		if (pi->attempts < c->max_retries && !p->stopping) {
 			pi->attempts++;
 			p->stats.retries++;
+			if (!p->first_transient_logged) {
+				p->first_transient_logged = true;
+				log_notice(p->params.log, "%s: %s of %s failed (%s); retrying, up to %u times per member",
+					   c->name, push_op_name(pi->it.op), pi->action->key ? pi->action->key : pi->action->dn,
+					   o->reason ? o->reason : "transient failure", c->max_retries);
+			}
 			push_delay_item(p, pi,
 					backoff_delay_usec(pi->attempts, (uint64_t)(c->retry_delay * 1e6),
 							   (uint64_t)(c->retry_max_delay * 1e6), backoff_random()));
@@ -731,6 +763,13 @@ static void push_on_answer(const struct http_response *resp, void *ud)
 	p->inflight--;
 	p->answer_seq++;
 	push_txn_begin(p);
+	/* A certificate that does not verify will not verify on the next try
+	 * either: pause rather than retry every member (each retry a new
+	 * handshake with a server that may be an impostor). */
+	if (resp->status == 0 &&
+	    (resp->curl_code == CURLE_PEER_FAILED_VERIFICATION || resp->curl_code == CURLE_SSL_CACERT_BADFILE))
+		push_pause(p, "the API's TLS certificate cannot be verified (%s); trust its CA with ca_file",
+			   resp->error ? resp->error : "certificate problem");
 	switch (j->kind) {
 	case JOB_TOKEN:
 		push_token_answer(p, resp);
@@ -858,9 +897,9 @@ static void push_pump(struct push *p)
 		}
 		round[n++] = j;
 	}
-	/* Pending marks are written before the requests go (the transaction
-	 * commits before we return to the loop, which sends them). */
+	/* Pending marks are written, and committed, before the requests go. */
 	int64_t wall = time_now_unix();
+	bool marked = false;
 	for (size_t i = 0; i < n; i++) {
 		if (!round[i]->creates)
 			continue;
@@ -876,7 +915,15 @@ static void push_pump(struct push *p)
 				continue;
 			}
 			pi->pending = true;
+			marked = true;
 		}
+	}
+	if (marked && !p->stats.paused && push_txn_flush(p) < 0) {
+		/* The marks were rolled back: these were never sent. */
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; round[i]->creates && k < round[i]->n; k++)
+				round[i]->items[k]->pending = false;
+		push_pause(p, "the state database cannot be written");
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (p->stats.paused) {

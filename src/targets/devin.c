@@ -256,6 +256,7 @@ static bool devin_known_id(struct target *t, struct push_item *it, const char *e
 	char *id = NULL;
 
 	if (stored && it->op == OP_DELETE)
+		/* NOLINTNEXTLINE(bugprone-branch-clone): same value, different precedence than the third branch */
 		id = xstrdup(stored);
 	else if (given && *given)
 		id = xstrdup(given);
@@ -651,6 +652,18 @@ static void devin_classify_batch(struct target *t, const struct http_response *r
 			outcome_set(&outs[i], outs[0].kind, "%s", outs[0].reason);
 			outs[i].retry_after = outs[0].retry_after;
 		}
+		return;
+	}
+	/* A web page with a 2xx is a proxy's or a login portal's, not
+	 * Devin's: taking it for "added" would lose every member of the
+	 * batch. Adds are idempotent, so a retry is harmless. */
+	if (st >= 200 && st < 300 && resp->content_type &&
+	    strncasecmp(resp->content_type, "text/html", strlen("text/html")) == 0) {
+		for (size_t i = 0; i < n; i++)
+			/* Not the header itself: its bytes are the proxy's, not
+			 * text we checked (fuzz_drivers.c: invalid UTF-8). */
+			outcome_set(&outs[i], OUTCOME_TRANSIENT,
+				    "HTTP %ld with an HTML page (text/html), not an answer from Devin", st);
 		return;
 	}
 	if (st >= 200 && st < 300) {

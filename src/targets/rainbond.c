@@ -24,6 +24,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* Longest server message quoted in a reason. */
+#define RB_REASON_CHARS 300
 
 #define RAINBOND_USERS_PATH "openapi/v1/users"
 /* The query is a substring match over nick_name, email and phone: a short
@@ -98,15 +102,26 @@ static void rainbond_free_config(void *conf)
 static char *rainbond_reason(json_object *body, const struct http_response *resp)
 {
 	json_object *err;
-	if (body && json_object_object_get_ex(body, "err", &err) && err)
-		return xasprintf("rejected by Rainbond: %s",
-				 json_object_to_json_string_ext(err, JSON_C_TO_STRING_PLAIN |
-									 JSON_C_TO_STRING_NOSLASHESCAPE));
+	/* The server's words go through http_text_excerpt, as other drivers'
+	 * do: cut, control characters and invalid UTF-8 escaped (fuzz_drivers.c
+	 * found raw bytes reaching reasons, logs and the state cache). */
+	if (body && json_object_object_get_ex(body, "err", &err) && err) {
+		char *e = http_text_excerpt(json_object_to_json_string_ext(err, JSON_C_TO_STRING_PLAIN |
+										 JSON_C_TO_STRING_NOSLASHESCAPE),
+					    RB_REASON_CHARS);
+		char *s = xasprintf("rejected by Rainbond: %s", e);
+		free(e);
+		return s;
+	}
 	const char *msg = classify_json_text(body, "msg");
 	if (!msg)
 		msg = classify_json_text(body, "detail");
-	if (msg)
-		return xasprintf("rejected by Rainbond: HTTP %ld: %s", resp->status, msg);
+	if (msg) {
+		char *m = http_text_excerpt(msg, RB_REASON_CHARS);
+		char *s = xasprintf("rejected by Rainbond: HTTP %ld: %s", resp->status, m);
+		free(m);
+		return s;
+	}
 	char *r = classify_status_reason(resp);
 	char *s = xasprintf("rejected by Rainbond: %s", r);
 	free(r);
@@ -127,6 +142,18 @@ static void rainbond_classify(const struct http_response *resp, struct outcome *
 	json_object *body = NULL;
 	long st = resp->status;
 
+	/* Rainbond answers an add with no body. A web page with a 2xx is a
+	 * proxy's or a login portal's, not Rainbond's: taking it for
+	 * "created" would lose the member. A retry is safe: if the add did
+	 * get through, Rainbond answers 409 and the member is looked up. */
+	if ((st == 200 || st == 201) && resp->content_type &&
+	    strncasecmp(resp->content_type, "text/html", strlen("text/html")) == 0) {
+		/* Not the header itself: its bytes are the proxy's, not text we
+		 * checked (fuzz_drivers.c: invalid UTF-8 in the reason). */
+		outcome_set(out, OUTCOME_TRANSIENT, "HTTP %ld with an HTML page (text/html), not an answer from Rainbond",
+			    st);
+		goto out;
+	}
 	if (st == 200 || st == 201) {
 		outcome_set(out, OUTCOME_OK, "created");
 		goto out;
@@ -139,7 +166,9 @@ static void rainbond_classify(const struct http_response *resp, struct outcome *
 	body = classify_json_body(resp);
 	const char *msg = classify_json_text(body, "msg");
 	if (st == 409 || (st == 400 && msg && strstr(msg, "already exists"))) {
-		outcome_set(out, OUTCOME_DUPLICATE, "already at Rainbond: %s", msg ? msg : "HTTP 409");
+		char *m = msg ? http_text_excerpt(msg, RB_REASON_CHARS) : NULL;
+		outcome_set(out, OUTCOME_DUPLICATE, "already at Rainbond: %s", m ? m : "HTTP 409");
+		free(m);
 		goto out;
 	}
 	if (st >= 400 && st < 500) {
@@ -189,7 +218,8 @@ static enum rainbond_found rainbond_find_user(const struct http_response *resp, 
 		json_object *u = json_object_array_get_idx(users, i);
 		const char *name = classify_json_text(u, "nick_name");
 		const char *uid = classify_json_text(u, "user_id");
-		if (name && uid && strcmp(name, nick) == 0)
+		/* The id becomes the remote id: UTF-8 text only. */
+		if (name && uid && *uid && utf8_valid(uid, strlen(uid)) && strcmp(name, nick) == 0)
 			*id = xstrdup(uid);
 	}
 	long long total = 0;

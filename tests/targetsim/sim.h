@@ -8,8 +8,9 @@
  * does for every API, so an API file need not:
  *   - collects the body and parses it as JSON (req->json) and, for
  *     application/x-www-form-urlencoded, as a form (req->form);
- *   - latency, faults (error answers, delays, dropped connections, slow
- *     bodies) and rate limits, all configured through /_sim/;
+ *   - latency, faults (error answers, huge answers, delays, dropped
+ *     connections, slow bodies) and rate limits, all configured through
+ *     /_sim/;
  *   - stats and the request log (with arrival times).
  * What an API may add: a throttle hook, to answer a rate-limited request
  * the way the real server does, and a control hook, for test-only levers

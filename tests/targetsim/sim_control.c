@@ -15,6 +15,9 @@
 #define MAX_LATENCY_MS SIM_MAX_DELAY_MS
 /* At a gigabyte a second nothing is slow any more. */
 #define MAX_SLOW_BPS 1000000000
+/* "body_repeat": big enough for a 10 MB answer from a one-line body,
+ * small enough that a typo cannot eat the machine's memory. */
+#define MAX_FAULT_BODY_BYTES (64u << 20)
 
 bool sim_control_path(const char *path)
 {
@@ -228,6 +231,9 @@ static uint64_t fresh_seed(void)
  *             these api/method/key (default 1, or -1 with rate)
  *   status, body, content_type, headers    the answer (500, {"error":
  *             "injected fault"}, JSON, none)
+ *   body_repeat  send body this many times over, back to back (default
+ *             1; at most 64 MiB in all): a huge answer, such as 10 MB of
+ *             JSON-looking text, without posting it to the control plane
  *   rate      0.0-1.0: each match past skip fails with this probability
  *   seed      integer seeding those draws, so a test sees the same
  *             sequence every run (default: random, shown in the state)
@@ -252,7 +258,7 @@ int sim_fault_from_json(json_object *body, struct sim_fault **out, const char **
 	json_object *headers = NULL, *v;
 	const char *api = NULL, *method = NULL, *key = NULL;
 	const char *fbody = NULL, *ctype = SIM_JSON_CT;
-	long long status = 500, count = 1, skip = 0, seed = -1, delay = 0, slow = 0;
+	long long status = 500, count = 1, skip = 0, seed = -1, delay = 0, slow = 0, repeat = 1;
 	double rate = -1;
 	bool reset = false, handle = false;
 	struct sim_fault *f;
@@ -301,6 +307,12 @@ int sim_fault_from_json(json_object *body, struct sim_fault **out, const char **
 		FAIL("key must be a string");
 	if (opt_str(body, "body", &fbody) < 0)
 		FAIL("body must be a string");
+	if (opt_int(body, "body_repeat", 1, MAX_FAULT_BODY_BYTES, &repeat) < 0)
+		FAIL("body_repeat must be an integer in 1..67108864");
+	if (handle && json_object_object_get_ex(body, "body_repeat", &v))
+		FAIL("handle answers with the API's own reply: no body_repeat");
+	if (repeat > 1 && (!fbody || !*fbody || strlen(fbody) > MAX_FAULT_BODY_BYTES / (size_t)repeat))
+		FAIL("body_repeat needs a non-empty body, and at most 64 MiB in all");
 	if (opt_str(body, "content_type", &ctype) < 0 || !*ctype || strpbrk(ctype, "\r\n"))
 		FAIL("content_type must be a non-empty string");
 	if (json_object_object_get_ex(body, "headers", &headers)) {
@@ -320,7 +332,14 @@ int sim_fault_from_json(json_object *body, struct sim_fault **out, const char **
 	f->skip = skip;
 	f->remaining = count;
 	f->status = (unsigned int)status;
-	if (fbody) {
+	if (fbody && repeat > 1) {
+		size_t len = strlen(fbody);
+
+		f->body = sim_xmalloc(len * (size_t)repeat + 1);
+		for (long long i = 0; i < repeat; i++)
+			memcpy(f->body + len * (size_t)i, fbody, len);
+		f->body[len * (size_t)repeat] = '\0';
+	} else if (fbody) {
 		f->body = sim_xstrdup(fbody);
 	} else {
 		json_object *def = json_object_new_object();

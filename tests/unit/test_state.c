@@ -312,6 +312,60 @@ static void test_unwritable(void)
 	teardown();
 }
 
+static void count_id(void *ud, const char *id)
+{
+	(void)id;
+	(*(int *)ud)++;
+}
+
+/* next_attempt_at is wall-clock time: a clock set back a day must not
+ * postpone a retry by a day. A row updated "in the future" is due. */
+static void test_due_after_clock_jump(void)
+{
+	setup();
+	struct state *st = open_rw();
+	struct state_outcome fail = { .status = MEMBER_FAILED, .error = "HTTP 503", .next_attempt_at = 100060,
+				      .attempts = 1 };
+	CU_ASSERT_EQUAL(state_record_outcome(st, "rb", "id1", &fail, 100000), 0);
+	int n = 0;
+	CU_ASSERT_EQUAL(state_foreach_due(st, 100030, count_id, &n), 0);
+	CU_ASSERT_EQUAL(n, 0);	/* not yet */
+	n = 0;
+	state_foreach_due(st, 100060, count_id, &n);
+	CU_ASSERT_EQUAL(n, 1);	/* due on time */
+	n = 0;
+	state_foreach_due(st, 100000 - 86400, count_id, &n);
+	CU_ASSERT_EQUAL(n, 1);	/* the clock went back a day */
+	long rows;
+	CU_ASSERT_EQUAL(state_mark_gone(st, "id1", 100001, &rows), 0);
+	n = 0;
+	state_foreach_due(st, 100000 - 86400, count_id, &n);
+	CU_ASSERT_EQUAL(n, 0);	/* gone rows are never due */
+	state_close(st);
+	teardown();
+}
+
+/* SQLite's messages name neither the file nor the system's reason. */
+static void test_errmsg_names_file(void)
+{
+	setup();
+	struct state *st = open_rw();
+	sqlite3 *other;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &other), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	/* Waits out the busy timeout, then fails. */
+	CU_ASSERT_EQUAL(state_begin(st), -EIO);
+	const char *msg = state_errmsg(st);
+	CU_ASSERT(strstr(msg, "locked") != NULL);
+	CU_ASSERT(strstr(msg, path) != NULL);
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	CU_ASSERT_EQUAL(state_begin(st), 0);
+	CU_ASSERT_EQUAL(state_commit(st), 0);
+	state_close(st);
+	teardown();
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -322,6 +376,8 @@ int main(void)
 		{ "unwritable path", test_unwritable },
 		{ "version 3 migrated", test_migrate_v3 },
 		{ "holds, release, forget, leaving rows", test_holds_release_forget },
+		{ "retries due after the clock went back", test_due_after_clock_jump },
+		{ "errors name the database", test_errmsg_names_file },
 		{ NULL, NULL },
 	};
 	return unit_run("state", tests);
