@@ -30,6 +30,7 @@
 #include "targets/target.h"
 #include "util/sbuf.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <stdint.h>
@@ -233,7 +234,14 @@ static const char *compai_string(json_object *obj, const char *key)
 	if (!json_object_is_type(obj, json_type_object) || !json_object_object_get_ex(obj, key, &v) ||
 	    !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
 		return NULL;
-	return json_object_get_string(v);
+	/* Ids, emails and messages end up in reasons, logs and the state
+	 * cache: a string with a NUL or invalid UTF-8 is no answer (found by
+	 * tests/fuzz/fuzz_drivers.c: corpus/drivers/ca-update-invalid-utf8-id). */
+	const char *s = json_object_get_string(v);
+	size_t len = (size_t)json_object_get_string_len(v);
+	if (strlen(s) != len || !utf8_valid(s, len))
+		return NULL;
+	return s;
 }
 
 /* true when obj[key] is the boolean `value`. */

@@ -18,6 +18,7 @@
 #include "targets/classify.h"
 #include "targets/drivers.h"
 #include "targets/target.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -393,6 +394,15 @@ static void dingtalk_lookup_request(const struct dingtalk_conf *c, const struct 
 	json_object_put(q);
 }
 
+/* A userid in an answer, or NULL: it becomes the remote id (state cache,
+ * logs, later URLs), so only non-empty UTF-8 text counts (found by
+ * tests/fuzz/fuzz_drivers.c: corpus/drivers/dt-add-invalid-utf8-userid). */
+static const char *dingtalk_userid_at(json_object *body, const char *path)
+{
+	const char *id = classify_json_path_text(body, path);
+	return id && *id && utf8_valid(id, strlen(id)) ? id : NULL;
+}
+
 /* The lookup answered. Being there is what counts; the id is a bonus, so
  * only trouble worth a retry is reported as such. */
 static void dingtalk_lookup_answer(const struct dingtalk_conf *c, const struct http_response *resp,
@@ -403,7 +413,7 @@ static void dingtalk_lookup_answer(const struct dingtalk_conf *c, const struct h
 	const char *id = NULL;
 
 	if (dingtalk_classify(c, resp, body, false, &code, out))
-		id = classify_json_path_text(body, "result.userid");
+		id = dingtalk_userid_at(body, "result.userid");
 	else if (out->kind == OUTCOME_TRANSIENT || out->kind == OUTCOME_THROTTLED || out->kind == OUTCOME_AUTH)
 		goto out;
 	/* "userid exists" and nobody has the mobile: that userid is the one. */
@@ -472,13 +482,13 @@ static const char *dingtalk_find_mobile(const struct target *t, const struct pus
  * result.exclusive_account_userid_list. NULL when neither says. */
 static const char *dingtalk_found_id(json_object *body)
 {
-	const char *id = classify_json_path_text(body, "result.userid");
+	const char *id = dingtalk_userid_at(body, "result.userid");
 	json_object *list = classify_json_path(body, "result.exclusive_account_userid_list");
 	if (id && *id)
 		return id;
 	if (!list || !json_object_is_type(list, json_type_array) || json_object_array_length(list) != 1)
 		return NULL;
-	id = classify_json_path_text(body, "result.exclusive_account_userid_list.0");
+	id = dingtalk_userid_at(body, "result.exclusive_account_userid_list.0");
 	return id && *id ? id : NULL;
 }
 
@@ -628,7 +638,7 @@ static enum step_result dingtalk_step(struct target *t, struct push_item *it, co
 		json_object *body = classify_json_body(resp);
 		long long code;
 		if (dingtalk_classify(c, resp, body, false, &code, out)) {
-			const char *id = classify_json_path_text(body, "result.userid");
+			const char *id = dingtalk_userid_at(body, "result.userid");
 			if (id && *id)
 				out->remote_id = xstrdup(id);
 		}

@@ -15,12 +15,16 @@
 #include "targets/drivers.h"
 #include "targets/target.h"
 #include "util/sbuf.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* Longest API message quoted in a reason. */
+#define REST_MESSAGE_CHARS 200
 
 /* Deep enough for any real answer, shallow enough for a hostile one. */
 #define REST_JSON_DEPTH 32
@@ -467,7 +471,7 @@ static void *rest_configure(const struct cfg_ctx *cc, const config_setting_t *ta
 	bool ok = true;
 
 	const char *method = cfg_string(target, "method", "POST");
-	if (strcasecmp(method, "POST") && strcasecmp(method, "PUT") && strcasecmp(method, "PATCH")) {
+	if (strcasecmp(method, "POST") != 0 && strcasecmp(method, "PUT") != 0 && strcasecmp(method, "PATCH") != 0) {
 		cfg_error(cc, config_setting_get_member(target, "method"),
 			  "%s: method must be POST, PUT or PATCH, not '%s'", where, method);
 		ok = false;
@@ -584,10 +588,18 @@ static bool rest_rule_matches(const struct rest_rule *r, long status, json_objec
 	return false;
 }
 
+/* The id at path in an answer, or NULL: ids go to the state cache and
+ * logs, so only non-empty UTF-8 text counts (fuzz_drivers.c). */
+static const char *rest_id_at(json_object *body, const char *path)
+{
+	const char *id = path ? classify_json_path_text(body, path) : NULL;
+	return id && *id && utf8_valid(id, strlen(id)) ? id : NULL;
+}
+
 static void rest_adopt_id(const struct rest_conf *c, json_object *body, struct outcome *out)
 {
-	const char *id = c->remote_id_path ? classify_json_path_text(body, c->remote_id_path) : NULL;
-	if (id && *id)
+	const char *id = rest_id_at(body, c->remote_id_path);
+	if (id)
 		out->remote_id = xstrdup(id);
 }
 
@@ -596,7 +608,12 @@ static void rest_apply_rule(const struct rest_rule *r, const struct http_respons
 {
 	const char *msg = r->message ? classify_json_path_text(body, r->message) : NULL;
 	if (msg) {
-		outcome_set(out, r->result, "%s", msg);
+		/* The API's words, as every driver quotes them: cut, control
+		 * characters and invalid UTF-8 escaped, secrets masked
+		 * (fuzz_drivers.c found raw bytes reaching the reason). */
+		char *m = http_text_excerpt(msg, REST_MESSAGE_CHARS);
+		outcome_set(out, r->result, "%s", m);
+		free(m);
 	} else {
 		char *reason = classify_status_reason(resp);
 		outcome_set(out, r->result, "%s", reason);
@@ -726,8 +743,8 @@ static void rest_classify_lookup(const struct rest_op *o, const struct http_resp
 	free(r);
 out:
 	if (found && o->id_path) {
-		const char *id = classify_json_path_text(body, o->id_path);
-		if (id && *id)
+		const char *id = rest_id_at(body, o->id_path);
+		if (id)
 			out->remote_id = xstrdup(id);
 	}
 	json_object_put(body);

@@ -2,10 +2,17 @@
  * libFuzzer: the seed corpus (and any reproducer) is replayed by
  * `make check` in every build: gcc, the sanitizer build, valgrind.
  *
- *   replay_mapping                 every file in
- *                                  $top_srcdir/tests/fuzz/corpus/mapping
- *   replay_mapping PATH...         those files, and the files in those
+ *   replay_TARGET                  every file in
+ *                                  $top_srcdir/tests/fuzz/corpus/TARGET
+ *   replay_TARGET PATH...          those files, and the files in those
  *                                  directories
+ *
+ * One program per target (replay_mapping, replay_config, replay_drivers,
+ * replay_encode): this file linked with the target's fuzz_TARGET.c. The
+ * corpus is named by FUZZ_CORPUS when the build defines it, else by the
+ * program's own name (the part after "replay_"), so Makefile.am needs no
+ * per-target flags. The target's LLVMFuzzerInitialize, when it has one,
+ * runs first, as libFuzzer runs it.
  *
  * Files in a directory run in sorted (strcmp) order; names starting with
  * '.' are skipped. Each file's name is printed before it runs, so a crash
@@ -24,8 +31,29 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional in a target: weak, NULL when it has none. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
-#define CORPUS_SUBDIR "tests/fuzz/corpus/mapping"
+#define CORPUS_DIR "tests/fuzz/corpus/"
+
+/* The corpus name: FUZZ_CORPUS, else what follows "replay_" in the
+ * program's name (a libtool or valgrind wrapper keeps the name). */
+static const char *corpus_name(const char *argv0)
+{
+#ifdef FUZZ_CORPUS
+	(void)argv0;
+	return FUZZ_CORPUS;
+#else
+	const char *base = strrchr(argv0, '/');
+	base = base ? base + 1 : argv0;
+	const char *name = strstr(base, "replay_");
+	if (!name || !name[7]) {
+		fprintf(stderr, "replay: cannot tell the target from the program name '%s'\n", argv0);
+		exit(1);
+	}
+	return name + 7;
+#endif
+}
 
 static int read_file(const char *path, uint8_t **data, size_t *size)
 {
@@ -154,10 +182,12 @@ int main(int argc, char **argv)
 	long total = 0;
 	int failed = 0;
 
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	if (argc < 2) {
 		const char *top = getenv("top_srcdir");
 		char *dir = NULL;
-		if (asprintf(&dir, "%s/%s", top && *top ? top : ".", CORPUS_SUBDIR) < 0)
+		if (asprintf(&dir, "%s/%s%s", top && *top ? top : ".", CORPUS_DIR, corpus_name(argv[0])) < 0)
 			abort();
 		long n = run_dir(dir);
 		if (n < 0)

@@ -7,6 +7,7 @@
 #include "ldap/entry.h"
 #include "mapping/mapping.h"
 #include "targets/target.h"
+#include "driver_confs.h"
 #include "driver_fixture.h"
 #include "unit.h"
 #include "util/diag.h"
@@ -24,7 +25,7 @@ static char *dir;
 static struct conf *conf;
 
 static const char *const conf_text =
-	"source = { uri = \"ldaps://h\"; base = \"dc=x\"; };\n"
+	DRIVER_CONF_SOURCE
 	"targets = (\n"
 	" { name = \"bb\"; driver = \"babelbird\"; url = \"http://127.0.0.1:9/pan/\";\n"
 	"   auth = { client_id = \"cid-1\"; client_secret_file = \"bb.secret\";\n"
@@ -33,22 +34,8 @@ static const char *const conf_text =
 	"           department_ids = \"${departmentNumber[*]}\"; sex = \"${gender}\";\n"
 	"           join_time = \"${joined}\"; can_ownfile = -1; spacelimit = \"${quota}\";\n"
 	"           password_is_md5 = \"${md5}\"; phone = \"${mobile}\"; }; },\n"
-	" { name = \"bbjson\"; driver = \"babelbird\"; url = \"http://127.0.0.1:9\"; encoding = \"json\";\n"
-	"   add_path = \"/v2/members/add\"; lookup_path = \"v2/members/search\";\n"
-	"   remote_id_path = \"result.member.id\"; message_path = \"error.text\";\n"
-	"   duplicate_codes = [30001, 30002]; invalid_codes = 30100; auth_codes = [];\n"
-	"   lookup_list_path = \"result.items\"; lookup_id_field = \"uid\"; lookup_email_field = \"mail\";\n"
-	"   update_path = \"/v2/members/update\"; update_id_param = \"uid\"; absent_codes = [30404, 30405];\n"
-	"   auth = { client_id = \"cid-2\"; client_secret_file = \"bb.secret\";\n"
-	"            redirect_uri = \"http://localhost/cb\"; jwt_ttl = 60; refresh_margin = 10;\n"
-	"            authorize_path = \"/oauth/jwt\"; token_path = \"oauth/token\";\n"
-	"            refresh_path = \"/oauth/refresh\"; code_path = \"result.auth_code\";\n"
-	"            refresh_basic_auth = false; };\n"
-	"   map = { email = \"${mail}\"; password = \"x\"; name = \"${cn}\";\n"
-	"           department_ids = \"${departmentNumber[*]}\"; enterprise_role = 2; }; },\n"
-	" { name = \"bbid\"; driver = \"babelbird\"; url = \"http://127.0.0.1:9\"; key = \"babelId\";\n"
-	"   auth = { client_id = \"cid-1\"; client_secret_file = \"bb.secret\"; redirect_uri = \"https://ms.example/cb\"; };\n"
-	"   map = { email = \"${mail}\"; password = \"x\"; name = \"${cn}\"; babelId = \"${employeeNumber}\"; }; }\n"
+	DRIVER_CONF_BABELBIRD_BBJSON ",\n"
+	DRIVER_CONF_BABELBIRD_BBID "\n"
 	");\n";
 
 static void setup(void)

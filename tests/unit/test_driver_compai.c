@@ -7,6 +7,7 @@
 #include "config/conf.h"
 #include "mapping/mapping.h"
 #include "targets/target.h"
+#include "driver_confs.h"
 #include "driver_fixture.h"
 #include "unit.h"
 #include "util/sbuf.h"
@@ -17,21 +18,15 @@ static char *dir;
 static struct conf *conf;
 
 static const char *const conf_text =
-	"source = { uri = \"ldaps://h\"; base = \"dc=x\"; };\n"
+	DRIVER_CONF_SOURCE
 	"targets = (\n"
 	" { name = \"ca\"; driver = \"compai\"; url = \"http://127.0.0.1:9/api/\";\n"
 	"   auth = { key_file = \"ca.key\"; };\n"
 	"   map = { email = \"${mail}\"; userId = \"${employeeType}\"; role = \"${businessCategory}\";\n"
 	"           department = \"${departmentNumber}\"; isActive = \"${l}\";\n"
 	"           fleetDmLabelId = \"${employeeNumber}\"; jobTitle = \"${title}\"; }; },\n"
-	" { name = \"inv\"; driver = \"compai\"; url = \"http://127.0.0.1:9\";\n"
-	"   invite = true; list_ttl = 1; list_deactivated = false; duplicate_text = \"IS ALREADY\";\n"
-	"   batch_size = 10; retry_delay = 0.2; retry_max_delay = 0.4;\n"
-	"   auth = { key_file = \"ca.key\"; header = \"Authorization\"; scheme = \"Bearer\"; };\n"
-	"   map = { email = \"${mail}\"; role = \"employee\"; }; },\n"
-	" { name = \"uk\"; driver = \"compai\"; url = \"http://127.0.0.1:9\"; key = \"userId\";\n"
-	"   auth = { key_file = \"ca.key\"; };\n"
-	"   map = { userId = \"${uid}\"; role = \"employee\"; }; }\n"
+	DRIVER_CONF_COMPAI_INV ",\n"
+	DRIVER_CONF_COMPAI_UK "\n"
 	");\n";
 
 static void setup(void)

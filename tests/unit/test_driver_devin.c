@@ -9,6 +9,7 @@
 #include "ldap/entry.h"
 #include "state/state.h"
 #include "targets/target.h"
+#include "driver_confs.h"
 #include "driver_fixture.h"
 #include "unit.h"
 #include "util/sbuf.h"
@@ -18,16 +19,10 @@ static struct conf *conf;
 static struct state *st;
 
 static const char *const conf_text =
-	"source = { uri = \"ldaps://h\"; base = \"dc=x\"; };\n"
+	DRIVER_CONF_SOURCE
 	"targets = (\n"
-	" { name = \"dv\"; driver = \"devin\"; url = \"http://127.0.0.1:9/api/\"; org_id = \"org-1\";\n"
-	"   auth = { key_file = \"devin.key\"; };\n"
-	"   map = { email = \"${mail}\"; }; },\n"
-	" { name = \"dvi\"; driver = \"devin\"; url = \"http://127.0.0.1:9/api\"; org_id = \"org/7\xc3\xa9\";\n"
-	"   org_role = \"org_admin\"; group_names = [\"eng\", \"all staff\"]; invite = true; invite_wait = 600;\n"
-	"   batch_size = 10;\n"
-	"   auth = { key_file = \"devin.key\"; };\n"
-	"   map = { email = \"${mail | lower}\"; user_id = \"${employeeNumber}\"; }; },\n"
+	DRIVER_CONF_DEVIN_DV ",\n"
+	DRIVER_CONF_DEVIN_DVI ",\n"
 	" { name = \"dvk\"; driver = \"devin\"; url = \"http://127.0.0.1:9\"; org_id = \"org-k\"; key = \"user_id\";\n"
 	"   org_role = \"org_member\"; auth = { key_file = \"devin.key\"; };\n"
 	"   map = { email = \"${mail}\"; user_id = \"${employeeNumber}\"; org_role = \"${title}\";\n"

@@ -8,6 +8,7 @@
 #include "mapping/mapping.h"
 #include "targets/target.h"
 #include "util/xalloc.h"
+#include "driver_confs.h"
 #include "driver_fixture.h"
 #include "unit.h"
 
@@ -23,7 +24,7 @@ static struct conf *conf;
 /* Every field mapped from the attribute of the same name, so a test
  * entry can set any of them. */
 static const char *const conf_text =
-	"source = { uri = \"ldaps://h\"; base = \"dc=x\"; };\n"
+	DRIVER_CONF_SOURCE
 	"targets = (\n"
 	" { name = \"dt\"; driver = \"dingtalk\"; url = \"http://127.0.0.1:9/dt/\";\n"
 	"   auth = { appkey_file = \"dt.appkey\"; appsecret_file = \"dt.appsecret\"; };\n"
@@ -36,15 +37,8 @@ static const char *const conf_text =
 	"     login_id = \"${login_id}\"; init_password = \"${init_password}\";\n"
 	"     send_password_to_user = \"${send_password_to_user}\"; exclusive_mobile = \"${exclusive_mobile}\";\n"
 	"     avatarMediaId = \"${avatarMediaId}\"; nickname = \"${nickname}\"; extension = \"${extension}\"; }; },\n"
-	" { name = \"custom\"; driver = \"dingtalk\"; url = \"http://127.0.0.1:9\";\n"
-	"   auth = { type = \"dingtalk\"; appkey_file = \"dt.appkey\"; appsecret_file = \"dt.appsecret\";\n"
-	"            token_path = \"/v2/token\"; refresh_margin = 60; refused_codes = [ 40096 ]; };\n"
-	"   key = \"userid\"; throttle_wait = 0; invalid_codes = [ 60103 ]; duplicate_codes = [ 60104, 77777 ];\n"
-	"   quota_codes = []; rate_limit = 5;\n"
-	"   map = { name = \"${cn}\"; mobile = \"${mobile}\"; dept_id_list = \"1\"; userid = \"${uid}\"; }; },\n"
-	" { name = \"mail\"; driver = \"dingtalk\"; url = \"http://127.0.0.1:9\"; key = \"email\";\n"
-	"   auth = { appkey_file = \"dt.appkey\"; appsecret_file = \"dt.appsecret\"; }; absent_codes = [ 60121, 60999 ];\n"
-	"   map = { name = \"${cn}\"; mobile = \"${mobile}\"; dept_id_list = \"1\"; email = \"${mail}\"; }; }\n"
+	DRIVER_CONF_DINGTALK_CUSTOM ",\n"
+	DRIVER_CONF_DINGTALK_MAIL "\n"
 	");\n";
 
 static void setup(void)

@@ -8,6 +8,7 @@
 #include "config/conf.h"
 #include "ldap/entry.h"
 #include "targets/target.h"
+#include "driver_confs.h"
 #include "driver_fixture.h"
 #include "unit.h"
 
@@ -17,7 +18,7 @@
 static char *dir;
 static struct conf *conf;
 
-static const char *const source_text = "source = { uri = \"ldaps://h\"; base = \"dc=x\"; };\n";
+static const char *const source_text = DRIVER_CONF_SOURCE;
 
 static const char *const targets_text =
 	"targets = (\n"
@@ -27,10 +28,7 @@ static const char *const targets_text =
 	"           familyName = \"${sn}\"; formattedName = \"${cn}\"; active = true;\n"
 	"           locale = \"${l}\"; timezone = \"${tz}\"; preferredLanguage = \"${preferredLanguage}\";\n"
 	"           password = \"${random_password(12)}\"; }; },\n"
-	" { name = \"ent\"; driver = \"scim\"; url = \"https://idp.example.com/api\"; users_path = \"/v2/Users\";\n"
-	"   enterprise_extension = true; email_type = \"home\"; phone_type = \"mobile\";\n"
-	"   media_type = \"application/json\"; key = \"externalId\";\n"
-	"   auth = { key_file = \"scim.token\"; };\n"
+	DRIVER_CONF_SCIM_ENT_HEAD
 	"   map = { userName = \"${uid}\"; externalId = \"${employeeNumber}\"; department = \"${ou}\";\n"
 	"           manager = \"${manager}\"; employeeNumber = \"${employeeNumber}\"; }; },\n"
 	" { name = \"pt\"; driver = \"scim\"; url = \"http://127.0.0.1:9/scim/v2\"; update_method = \"patch\";\n"
