@@ -215,7 +215,7 @@ has show '^  remote id     r-1$'
 run show-dave 0 show UID=Dave,ou=People,dc=example,dc=org
 has show-dave '^  status        failed \(update\)$'
 has show-dave '^  attempts      2 failed in a row, 1 of them permanent$'
-has show-dave '^  next attempt  [-0-9T:]+Z \(in 10 min\)$'
+has show-dave '^  next attempt  [-0-9T:]+Z \(in (9|10) min\)$'
 has show-dave '^  last error    HTTP 503: unavailable$'
 run show-erin 0 show id-erin
 has show-erin "^  next attempt  none until 'membersync retry --member id-erin'"
@@ -298,7 +298,8 @@ has approve-unknown.err "^membersync: no target named 'nope' in $T/membersync.co
 run approve-none 66 approve archive
 has approve-none.err '^membersync: archive: no deprovisioning plan is held, so there is nothing to approve'
 run approve 0 approve rainbond
-has approve '^rainbond: approved 3 deprovisions \(max_deprovision allows 1 of 4 members\), held [-0-9T:]+Z \(5 min ago\)$'
+# The age is checked exactly in plan above; a slow run (memcheck) gets here minutes later.
+has approve '^rainbond: approved 3 deprovisions \(max_deprovision allows 1 of 4 members\), held [-0-9T:]+Z \([0-9]+ min ago\)$'
 has approve '^The next cycle carries out a plan of at most 3 deprovisions, once; a larger one is held again\.$'
 ms_assert_eq 1 "$(sql "SELECT approved_at >= $NOW FROM holds WHERE target = 'rainbond'")" "approve: approved_at"
 run approve-again 0 approve rainbond --json

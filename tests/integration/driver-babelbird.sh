@@ -324,20 +324,22 @@ grep -q "babelbird: the API asks us to slow down (HTTP 429: {\"code\":42900" "$T
     ms_fail "throttling not logged"
 delivered_exactly_once "429"
 
-ms_log "the API's rate limit is learnt without hammering"
-fresh "max_inflight = 1;"
-sim_post ratelimit '{"api":"babelbird","limit":150,"window_ms":1000}'
-ms_once ratelimit
-ms_assert_eq 0 "$MS_RC" "exit status under a rate limit"
-throttled=$(ms_sim_jq '.stats.throttled.babelbird')
-ms_log "$throttled throttled answers for $keys members"
-if ((throttled < 1 || throttled > keys / 10)); then
-    ms_fail "$throttled throttled answers: the limit was not learnt"
+if ! ms_memcheck_skips "the rate limit section (150 requests/s)"; then
+    ms_log "the API's rate limit is learnt without hammering"
+    fresh "max_inflight = 1;"
+    sim_post ratelimit '{"api":"babelbird","limit":150,"window_ms":1000}'
+    ms_once ratelimit
+    ms_assert_eq 0 "$MS_RC" "exit status under a rate limit"
+    throttled=$(ms_sim_jq '.stats.throttled.babelbird')
+    ms_log "$throttled throttled answers for $keys members"
+    if ((throttled < 1 || throttled > keys / 10)); then
+        ms_fail "$throttled throttled answers: the limit was not learnt"
+    fi
+    t429=$(ms_sim_jq '[.log[] | select(.throttled)][0].t_ms')
+    early=$(ms_sim_jq --argjson t "$t429" '[.log[] | select(.t_ms > $t and .t_ms < $t + 1000)] | length')
+    ms_assert_eq 0 "$early" "requests within the Retry-After of the first throttled answer"
+    delivered_exactly_once "rate limit"
 fi
-t429=$(ms_sim_jq '[.log[] | select(.throttled)][0].t_ms')
-early=$(ms_sim_jq --argjson t "$t429" '[.log[] | select(.t_ms > $t and .t_ms < $t + 1000)] | length')
-ms_assert_eq 0 "$early" "requests within the Retry-After of the first throttled answer"
-delivered_exactly_once "rate limit"
 
 ms_log "a 5xx storm within the run is ridden out"
 fresh ""

@@ -291,26 +291,28 @@ ms_assert_eq 0 "$early" "requests within 2 s of the 429"
 grep -q "the API asks us to slow down (HTTP 429: {\"statusCode\":429,\"message\":\"ThrottlerException: Too Many Requests\"}); waiting 2.0 s" \
     "$T/retry_after.log" || ms_fail "throttling not logged"
 
-ms_log "4b. the 100 requests / 60 s limit, scaled to 100 / 4 s"
-fresh
-seed_users
-ms_conf_write "$T/membersync.conf" "$(target "batch_size = 4; rate_limit = 50;")"
-ratelimit '{"api":"compai","limit":100,"window_ms":4000}'
-start=$SECONDS
-ms_once limit
-ms_log "run under the limit took $((SECONDS - start)) s"
-ms_assert_eq 0 "$MS_RC" "exit status under the API's limit"
-ms_assert_eq 500 "$(ms_sim_jq '.apis.compai.members | length')" "members under the limit"
-ms_assert_eq 502 "$(ms_sim_jq '.apis.compai.adds | length')" "user ids sent under the limit"
-ms_assert_eq 0 "$(ms_sim_jq '[.apis.compai.adds[] | select(. != 1)] | length')" "user ids sent more than once"
-throttled=$(ms_sim_jq '.stats.throttled.compai')
-ms_log "$throttled throttled answers for $(reqs) requests"
-((throttled >= 1)) || ms_fail "the limit was never reached"
-((throttled <= 8)) || ms_fail "$throttled throttled answers: the API was hammered"
-# The daemon counts throttled members (a refused bulk of 4 is 4).
-grep -q "compai: 500 added, 0 already there, 0 updated, 5 rejected, 0 failed, 1 invalid, 0 unchanged, [1-9][0-9]* throttled answers" \
-    "$T/limit.log" || ms_fail "summary under the limit"
-curl -sS -f --noproxy '*' --max-time 10 -o /dev/null -X DELETE "$SIM_URL/_sim/ratelimit"
+if ! ms_memcheck_skips "section 4b (a limit of 100 requests in 4 s)"; then
+    ms_log "4b. the 100 requests / 60 s limit, scaled to 100 / 4 s"
+    fresh
+    seed_users
+    ms_conf_write "$T/membersync.conf" "$(target "batch_size = 4; rate_limit = 50;")"
+    ratelimit '{"api":"compai","limit":100,"window_ms":4000}'
+    start=$SECONDS
+    ms_once limit
+    ms_log "run under the limit took $((SECONDS - start)) s"
+    ms_assert_eq 0 "$MS_RC" "exit status under the API's limit"
+    ms_assert_eq 500 "$(ms_sim_jq '.apis.compai.members | length')" "members under the limit"
+    ms_assert_eq 502 "$(ms_sim_jq '.apis.compai.adds | length')" "user ids sent under the limit"
+    ms_assert_eq 0 "$(ms_sim_jq '[.apis.compai.adds[] | select(. != 1)] | length')" "user ids sent more than once"
+    throttled=$(ms_sim_jq '.stats.throttled.compai')
+    ms_log "$throttled throttled answers for $(reqs) requests"
+    ((throttled >= 1)) || ms_fail "the limit was never reached"
+    ((throttled <= 8)) || ms_fail "$throttled throttled answers: the API was hammered"
+    # The daemon counts throttled members (a refused bulk of 4 is 4).
+    grep -q "compai: 500 added, 0 already there, 0 updated, 5 rejected, 0 failed, 1 invalid, 0 unchanged, [1-9][0-9]* throttled answers" \
+        "$T/limit.log" || ms_fail "summary under the limit"
+    curl -sS -f --noproxy '*' --max-time 10 -o /dev/null -X DELETE "$SIM_URL/_sim/ratelimit"
+fi
 
 ms_log "5. a wrong key pauses the target without hammering"
 fresh

@@ -261,26 +261,28 @@ ms_assert_eq 0 "$early" "requests within 2 s of the 429"
 grep -q "devin: the API asks us to slow down (HTTP 429: {\"detail\":\"Rate limit exceeded\"})" "$T/throttle1.log" ||
     ms_fail "throttling not logged"
 
-ms_log "Devin's own rate limit: waited out, learnt, everything delivered"
-fresh "max_inflight = 1;"
-add_users 1 500 "$KNOWN_EXTRA" >/dev/null
-curl -sS -f --noproxy '*' --max-time 5 -o /dev/null -X POST -H 'Content-Type: application/json' \
-    -d '{"api":"devin","limit":150,"window_ms":1000}' "$SIM_URL/_sim/ratelimit"
-ms_once throttle2
-ms_assert_eq 0 "$MS_RC" "exit status under the rate limit"
-assert_added_once "$known"
-throttled=$(ms_sim_jq '.stats.throttled.devin')
-ms_log "$throttled throttled answers"
-if ((throttled < 1 || throttled > 51)); then
-    ms_fail "$throttled throttled answers: the limit was not hit, or not learnt"
+if ! ms_memcheck_skips "the rate limit section (150 requests/s)"; then
+    ms_log "Devin's own rate limit: waited out, learnt, everything delivered"
+    fresh "max_inflight = 1;"
+    add_users 1 500 "$KNOWN_EXTRA" >/dev/null
+    curl -sS -f --noproxy '*' --max-time 5 -o /dev/null -X POST -H 'Content-Type: application/json' \
+        -d '{"api":"devin","limit":150,"window_ms":1000}' "$SIM_URL/_sim/ratelimit"
+    ms_once throttle2
+    ms_assert_eq 0 "$MS_RC" "exit status under the rate limit"
+    assert_added_once "$known"
+    throttled=$(ms_sim_jq '.stats.throttled.devin')
+    ms_log "$throttled throttled answers"
+    if ((throttled < 1 || throttled > 51)); then
+        ms_fail "$throttled throttled answers: the limit was not hit, or not learnt"
+    fi
+    ms_assert_eq 429 "$(ms_sim_jq '[.log[] | select(.throttled)][0].status')" "the throttle answer's status"
+    tthr=$(ms_sim_jq '[.log[] | select(.throttled)][0].t_ms')
+    early=$(ms_sim_jq --argjson t "$tthr" '[.log[] | select(.t_ms > $t and .t_ms < $t + 1000)] | length')
+    # The simulator's Retry-After is at least one second.
+    ms_assert_eq 0 "$early" "requests within 1 s of the first throttled answer"
+    ms_assert_eq 0 "$(sql "SELECT count(*) FROM members WHERE status IN ('failed', 'pending')")" \
+        "failed or pending rows after throttling"
 fi
-ms_assert_eq 429 "$(ms_sim_jq '[.log[] | select(.throttled)][0].status')" "the throttle answer's status"
-tthr=$(ms_sim_jq '[.log[] | select(.throttled)][0].t_ms')
-early=$(ms_sim_jq --argjson t "$tthr" '[.log[] | select(.t_ms > $t and .t_ms < $t + 1000)] | length')
-# The simulator's Retry-After is at least one second.
-ms_assert_eq 0 "$early" "requests within 1 s of the first throttled answer"
-ms_assert_eq 0 "$(sql "SELECT count(*) FROM members WHERE status IN ('failed', 'pending')")" \
-    "failed or pending rows after throttling"
 
 # ------------------------------------------------------------------ 5xx storm
 ms_log "a 5xx storm on lookups and adds: retried, delivered once"

@@ -37,6 +37,10 @@
 #   ms_assert_eq EXP ACT MSG fail unless EXP == ACT
 #   ms_wait_until SECS CMD.. run CMD every 0.1 s until it succeeds; status 1
 #                            if it did not within SECS seconds
+#   ms_memcheck_skips WHAT   under scripts/test-valgrind.sh (MS_MEMCHECK=1):
+#                            log that WHAT, a part that needs a request
+#                            rate memcheck's slowdown cannot reach, is
+#                            skipped, and succeed; otherwise fail
 #   ms_setup                 private temp dir $T, cleanup trap
 #   ms_register_pid PID...   stop PID (TERM, then KILL after 5 s) at exit
 #   ms_slapd_start [LDIF]    slapd loaded with LDIF (default: gen-users.sh)
@@ -201,6 +205,11 @@ ms_wait_until() {
 }
 
 # ------------------------------------------------------------ setup/cleanup
+
+ms_memcheck_skips() {
+    [[ -n ${MS_MEMCHECK:-} ]] || return 1
+    ms_log "under memcheck: $1 is skipped (it needs a request rate memcheck cannot reach)"
+}
 
 ms_setup() {
     if [[ -n "$_MS_T" ]]; then
