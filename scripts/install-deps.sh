@@ -24,6 +24,13 @@ packages=(
     dpkg-dev debhelper fakeroot lintian
     # benchmarks: wrk drives the simulator's ceiling, openssl signs a JWT
     wrk openssl
+    # reliability (issue 9): libFuzzer targets need clang and its runtime;
+    # static analysis runs cppcheck, clang-tidy (bear records the compile
+    # commands) and scan-build; the state fault test holds an SQLite lock
+    # from python3
+    clang libclang-rt-14-dev clang-tools clang-tidy cppcheck bear python3
+    # GNU time: peak memory of a run (tests/reliability/bad-data.sh)
+    time
     ca-certificates
 )
 
