@@ -182,11 +182,12 @@ ms_log "directory: $users users loaded with slapadd in $(elapsed "$t0" "$EPOCHRE
 entries=$(($(grep -c '^dn: ' "$T/users.ldif") - 4))   # minus base, people, groups, services
 
 # ---------------------------------------------------------------- baselines
-# (b) the LDAP read ceiling: the attributes the Rainbond mapping reads plus
-# the id and the time stamp membersyncd asks for, paged like membersyncd.
+# (b) the LDAP read ceiling: the attributes membersyncd asks for with the
+# Rainbond mapping (the id, the two account-disabled flags, uid, mail),
+# paged like membersyncd.
 ldap_read() {
     ldapsearch -LLL -x -H "$LDAP_URI" -D "$LDAP_SVC_DN" -y "$LDAP_SVC_PWFILE" -b "$LDAP_PEOPLE" \
-        -E pr=1000/noprompt '(objectClass=inetOrgPerson)' uid mail entryUUID modifyTimestamp >/dev/null
+        -E pr=1000/noprompt '(objectClass=inetOrgPerson)' entryUUID userAccountControl pwdAccountLockedTime uid mail >/dev/null
 }
 ldap_read   # warms slapd's caches, as membersyncd's first run will have
 t0=$EPOCHREALTIME

@@ -359,7 +359,9 @@ static struct conf_target *conf_load_target(const struct cfg_ctx *cc, const conf
 	t->max_response = (size_t)cfg_int_range(cc, g, where, "max_response_size", 1048576, 1024, 64 << 20);
 
 	t->rate_limit = conf_number_range(cc, g, where, "rate_limit", drv ? drv->default_rate_limit : 0, 0, 100000);
-	t->burst = conf_number_range(cc, g, where, "burst", 0, 0, 100000);
+	/* Evenly spaced by default: an API that counts requests in a sliding
+	 * second refuses a bucket's worth sent at once on top of the steady rate. */
+	t->burst = conf_number_range(cc, g, where, "burst", 1, 0, 100000);
 	t->max_retries = (unsigned)cfg_int_range(cc, g, where, "max_retries", 5, 0, 100);
 	t->retry_delay = conf_number_range(cc, g, where, "retry_delay", 1, 0.001, 3600);
 	t->retry_max_delay = conf_number_range(cc, g, where, "retry_max_delay", 60, 0.001, 86400);

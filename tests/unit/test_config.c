@@ -98,6 +98,8 @@ static void test_valid(void)
 	CU_ASSERT_STRING_EQUAL(c->targets[0]->name, "rb");
 	CU_ASSERT_STRING_EQUAL(c->targets[0]->driver->name, "rainbond");
 	CU_ASSERT_STRING_EQUAL(mapping_key_field(c->targets[0]->mapping), "nick_name");
+	/* Requests evenly spaced unless a burst is asked for. */
+	CU_ASSERT_DOUBLE_EQUAL(c->targets[0]->burst, 1, 0);
 	CU_ASSERT_STRING_EQUAL(c->source.bind_password->value, "pw-secret");
 	CU_ASSERT_EQUAL(c->source.page_size, 500);
 	CU_ASSERT_EQUAL(c->source.poll_interval, 300);
