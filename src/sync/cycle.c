@@ -101,7 +101,11 @@ static int cycle_on_entry(void *ud, const struct entry *e)
 			plan_exclude(p, e, r == 0 ? &ex : NULL, e->disabled ? PLAN_DISABLED : PLAN_OUT_OF_SCOPE, now);
 		} else {
 			struct mapped m = { 0 };
-			mapping_apply(t->mapping, e, &m);
+			/* The target has the member: whatever the plan decides
+			 * (unchanged, an update), no secret is sent, so none is
+			 * made (a random password per entry per cycle). */
+			unsigned flags = r == 0 && ex.status == MEMBER_SYNCED ? MAPPING_SKIP_SECRETS : 0;
+			mapping_apply_ext(t->mapping, e, flags, &m);
 			plan_entry(p, e, &m, r == 0 ? &ex : NULL, now);
 			mapped_clear(&m);
 		}
