@@ -3,9 +3,11 @@
 #include "ldap/conn.h"
 #include "ldap/search.h"
 #include "util/sbuf.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -109,30 +111,62 @@ static int search_fetch_range(LDAP *ld, const struct search_params *p, const cha
 	return r;
 }
 
+/* One attribute's values, read in place from the message's BER (they are
+ * copied once, into the entry) rather than through ldap_get_values_len,
+ * which allocates each value and its berval before we copy it again. */
+static void search_add_bervals(struct entry_attr *a, const struct berval *vals)
+{
+	for (size_t i = 0; vals && vals[i].bv_val; i++)
+		entry_attr_add_value(a, vals[i].bv_val, vals[i].bv_len);
+}
+
 static int search_convert(LDAP *ld, const struct search_params *p, LDAPMessage *msg, struct entry **out,
 			  struct search_result *res, char **err)
 {
-	char *dn = ldap_get_dn(ld, msg);
-	struct entry *e = entry_new(dn ? dn : "");
+	struct berval dn = { 0, NULL }, name, *vals = NULL;
 	BerElement *ber = NULL;
-	int r = 0;
+	struct entry *e = NULL;
+	/* Attribute names are short; a longer one is not one we asked for
+	 * and is skipped rather than cut. */
+	char namebuf[256];
+	int r = 0, rc;
 
-	ldap_memfree(dn);
-	for (char *name = ldap_first_attribute(ld, msg, &ber); name; name = ldap_next_attribute(ld, msg, ber)) {
+	rc = ldap_get_dn_ber(ld, msg, &ber, &dn);
+	if (rc != LDAP_SUCCESS) {
+		*err = conn_error(ld, rc, "cannot decode a search entry");
+		r = -EIO;
+		goto out;
+	}
+	e = XNEW(struct entry);
+	e->dn = xstrndup(dn.bv_val ? dn.bv_val : "", dn.bv_len);
+	for (rc = ldap_get_attribute_ber(ld, msg, ber, &name, &vals); rc == LDAP_SUCCESS && name.bv_val;
+	     rc = ldap_get_attribute_ber(ld, msg, ber, &name, &vals)) {
 		char *base = NULL;
 		unsigned long high;
 		bool last;
-		if (r == 0 && search_parse_range(name, &base, &high, &last)) {
+		if (r < 0 || name.bv_len >= sizeof(namebuf)) {
+			ber_memfree(vals);
+			continue;
+		}
+		memcpy(namebuf, name.bv_val, name.bv_len);
+		namebuf[name.bv_len] = '\0';
+		if (search_parse_range(namebuf, &base, &high, &last)) {
 			struct entry_attr *a = entry_attr_get_or_add(e, base);
-			search_add_values(ld, msg, name, a);
+			search_add_bervals(a, vals);
 			if (!last)
 				r = search_fetch_range(ld, p, e->dn, base, high, a, res, err);
-		} else if (r == 0) {
-			search_add_values(ld, msg, name, entry_attr_get_or_add(e, name));
+		} else {
+			search_add_bervals(entry_attr_get_or_add(e, namebuf), vals);
 		}
 		free(base);
-		ldap_memfree(name);
+		ber_memfree(vals);
+		vals = NULL;
 	}
+	if (r == 0 && rc != LDAP_SUCCESS) {
+		*err = conn_error(ld, rc, "cannot decode a search entry");
+		r = -EIO;
+	}
+out:
 	ber_free(ber, 0);
 	if (r < 0) {
 		entry_free(e);
@@ -142,15 +176,33 @@ static int search_convert(LDAP *ld, const struct search_params *p, LDAPMessage *
 	return r;
 }
 
+/* Time left until deadline (monotonic microseconds), at least 1 ms so a
+ * late answer already read still gets polled. */
+static struct timeval search_time_left(uint64_t deadline)
+{
+	uint64_t now = time_now_mono_usec();
+	uint64_t left = deadline > now + 1000 ? deadline - now : 1000;
+	return (struct timeval){ .tv_sec = (time_t)(left / 1000000), .tv_usec = (suseconds_t)(left % 1000000) };
+}
+
 /* One request: a page, or everything without paging. *cookie is replaced
- * by the server's cookie for the next page (NULL: that was the last). */
+ * by the server's cookie for the next page (NULL: that was the last).
+ * Entries are handled as they arrive, not once the whole page is in: the
+ * server sends the rest of the page while we map and plan, instead of
+ * each side waiting for the other (a no-change cycle over a large
+ * directory is as long as the two together otherwise), and a page is
+ * never held in memory whole. */
 static int search_page(LDAP *ld, const struct search_params *p, struct berval **cookie, struct search_result *res,
 		       char **err)
 {
 	LDAPControl *page = NULL, **ctrls = NULL, **srv = NULL;
 	LDAPMessage *msg = NULL;
 	struct timeval tv = { .tv_sec = p->timeout };
+	/* The server gets p->timeout for the whole request, as with
+	 * ldap_search_ext_s. */
+	uint64_t deadline = time_now_mono_usec() + (uint64_t)p->timeout * 1000000;
 	size_t n_extra = 0;
+	int msgid = -1;
 	int r = 0, rc;
 
 	while (p->controls && p->controls[n_extra])
@@ -168,25 +220,48 @@ static int search_page(LDAP *ld, const struct search_params *p, struct berval **
 		}
 		ctrls[n_extra] = page;
 	}
-	rc = ldap_search_ext_s(ld, p->base, p->scope, p->filter, p->attributes, 0, ctrls, NULL, &tv, LDAP_NO_LIMIT,
-			       &msg);
+	rc = ldap_search_ext(ld, p->base, p->scope, p->filter, p->attributes, 0, ctrls, NULL, &tv, LDAP_NO_LIMIT,
+			     &msgid);
 	res->ldap_rc = rc;
-	if (rc != LDAP_SUCCESS && !msg) {
+	if (rc != LDAP_SUCCESS) {
 		*err = conn_error(ld, rc, "search failed");
 		r = conn_lost(rc) ? -ECONNRESET : -EIO;
 		goto out;
 	}
-	for (LDAPMessage *m = ldap_first_entry(ld, msg); m; m = ldap_next_entry(ld, m)) {
-		struct entry *e = NULL;
-		if ((r = search_convert(ld, p, m, &e, res, err)) < 0)
-			goto out;
-		res->entries++;
-		if (p->entry(p->ud, e) < 0) {
-			*err = xstrdup("the read was stopped");
-			r = -ECANCELED;
+	for (;;) {
+		struct timeval left = search_time_left(deadline);
+		rc = ldap_result(ld, msgid, LDAP_MSG_ONE, &left, &msg);
+		if (rc <= 0) {
+			int code = LDAP_TIMEOUT;
+			if (rc < 0 && ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &code) != LDAP_OPT_SUCCESS)
+				code = LDAP_SERVER_DOWN;
+			res->ldap_rc = code;
+			*err = conn_error(ld, code, "search failed");
+			r = conn_lost(code) ? -ECONNRESET : -EIO;
 			goto out;
 		}
+		if (rc == LDAP_RES_SEARCH_RESULT)
+			break;
+		if (rc == LDAP_RES_SEARCH_ENTRY) {
+			struct entry *e = NULL;
+			uint64_t began = time_now_mono_usec();
+			if ((r = search_convert(ld, p, msg, &e, res, err)) < 0)
+				goto out;
+			res->entries++;
+			if (p->entry(p->ud, e) < 0) {
+				*err = xstrdup("the read was stopped");
+				r = -ECANCELED;
+				goto out;
+			}
+			/* The timeout is the server's: our own work on the
+			 * entries (ranged fetches included) does not count. */
+			deadline += time_now_mono_usec() - began;
+		}
+		/* Continuation references are not followed (referrals are off). */
+		ldap_msgfree(msg);
+		msg = NULL;
 	}
+	msgid = -1;	/* answered */
 	int result_rc = LDAP_SUCCESS;
 	char **referrals = NULL;
 	rc = ldap_parse_result(ld, msg, &result_rc, NULL, NULL, &referrals, &srv, 0);
@@ -215,6 +290,10 @@ static int search_page(LDAP *ld, const struct search_params *p, struct berval **
 		ber_memfree(next.bv_val);
 	}
 out:
+	/* Stopped before the server's answer: tell it, and have libldap drop
+	 * whatever of this search is still on its way. */
+	if (msgid >= 0)
+		ldap_abandon_ext(ld, msgid, NULL, NULL);
 	ldap_controls_free(srv);
 	ldap_msgfree(msg);
 	ldap_control_free(page);

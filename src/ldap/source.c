@@ -624,6 +624,7 @@ static char *source_syncrepl_cursor(const struct source *s, const struct berval 
 struct source_known_ctx {
 	struct source_run *run;
 	const struct syncrepl_idset *present;
+	struct strmap *listed;	/* the gone ones, once each */
 	char **gone;
 	size_t n, cap;
 };
@@ -633,6 +634,10 @@ static void source_on_known(void *ud, const char *id)
 	struct source_known_ctx *k = ud;
 	if (strmap_contains(k->run->seen, id) || (k->present && syncrepl_idset_contains(k->present, id)))
 		return;
+	/* The caller may name an id more than once (once per target). */
+	if (strmap_contains(k->listed, id))
+		return;
+	strmap_put(k->listed, id, NULL);
 	xgrow((void **)&k->gone, &k->cap, k->n, sizeof(*k->gone));
 	k->gone[k->n++] = xstrdup(id);
 }
@@ -646,7 +651,9 @@ static int source_report_gone(struct source_run *run, const struct syncrepl_idse
 	int r = 0;
 	if (!run->sink->known || !run->sink->deleted)
 		return 0;
+	k.listed = strmap_new();
 	run->sink->known(run->sink->ud, source_on_known, &k);
+	strmap_free(k.listed);
 	for (size_t i = 0; i < k.n; i++) {
 		if (r == 0) {
 			run->res->deleted++;

@@ -31,7 +31,8 @@ struct source_sink {
 	/* The ids the caller holds from earlier reads. Reads that list what
 	 * is there rather than what left (complete full reads, syncrepl
 	 * present phases) report each one not seen through `deleted`. May be
-	 * NULL. fn must not be called after known returns. */
+	 * NULL. An id may be given more than once. fn must not be called
+	 * after known returns. */
 	void (*known)(void *ud, void (*fn)(void *fn_ud, const char *id), void *fn_ud);
 	/* Something the operator should hear about (a group cycle, a change
 	 * tracking fallback); may be NULL. */

@@ -660,14 +660,16 @@ static void mapping_field_eval(const struct mapping *m, size_t i, const struct e
 		reason_add(why, f->name, "is the member key, but the mapping gives no value");
 }
 
-static int mapping_run(const struct mapping *m, const struct entry *e, json_object *payload, struct sbuf *reasons,
-		       void (*fn)(const struct mapping_field_result *r, void *ud), void *ud)
+static int mapping_run(const struct mapping *m, const struct entry *e, unsigned flags, json_object *payload,
+		       struct sbuf *reasons, void (*fn)(const struct mapping_field_result *r, void *ud), void *ud)
 {
 	struct sbuf why;
 	sbuf_init(&why);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct mapping_field *f = &m->fields[i];
 		json_object *j;
+		if ((flags & MAPPING_SKIP_SECRETS) && (f->schema->flags & FIELD_SECRET))
+			continue;
 		sbuf_reset(&why);
 		mapping_field_eval(m, i, e, &j, &why);
 		if (why.len) {
@@ -699,11 +701,16 @@ static int mapping_run(const struct mapping *m, const struct entry *e, json_obje
 
 int mapping_apply(const struct mapping *m, const struct entry *e, struct mapped *out)
 {
+	return mapping_apply_ext(m, e, 0, out);
+}
+
+int mapping_apply_ext(const struct mapping *m, const struct entry *e, unsigned flags, struct mapped *out)
+{
 	struct sbuf reasons;
 	json_object *payload = json_object_new_object();
 	sbuf_init(&reasons);
 
-	if (mapping_run(m, e, payload, &reasons, NULL, NULL) < 0) {
+	if (mapping_run(m, e, flags, payload, &reasons, NULL, NULL) < 0) {
 		json_object_put(payload);
 		out->reasons = sbuf_detach(&reasons, NULL);
 		sbuf_release(&reasons);
@@ -728,7 +735,7 @@ int mapping_explain(const struct mapping *m, const struct entry *e,
 	struct sbuf reasons;
 	json_object *payload = json_object_new_object();
 	sbuf_init(&reasons);
-	int r = mapping_run(m, e, payload, &reasons, fn, ud);
+	int r = mapping_run(m, e, 0, payload, &reasons, fn, ud);
 	json_object_put(payload);
 	sbuf_release(&reasons);
 	return r;

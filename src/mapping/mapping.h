@@ -78,6 +78,18 @@ struct mapped {
  * set, or -EINVAL with reasons set (every failing field, not just the
  * first). `out` must be zeroed or cleared; release with mapped_clear. */
 int mapping_apply(const struct mapping *m, const struct entry *e, struct mapped *out);
+
+enum mapping_apply_flag {
+	/* Leave secret fields out: neither evaluated nor checked nor in the
+	 * payload (the hash never covers them). For members the target
+	 * already has: secrets go only with adds (updates leave them out,
+	 * see mapping_payload_public), and evaluating them is not free
+	 * (random_password draws from the system's DRBG). */
+	MAPPING_SKIP_SECRETS = 1 << 0,
+};
+
+/* mapping_apply with MAPPING_* flags. */
+int mapping_apply_ext(const struct mapping *m, const struct entry *e, unsigned flags, struct mapped *out);
 void mapped_clear(struct mapped *out);
 
 /* One field's outcome for mapping_explain: `value` (borrowed; secret fields

@@ -70,6 +70,13 @@ int state_begin(struct state *st);
 int state_commit(struct state *st);
 int state_rollback(struct state *st);
 
+/* A read snapshot for many lookups in a row (a cycle's directory read, one
+ * state_get_member per entry): one transaction for all of them instead of
+ * one per statement, each of which takes and drops the database's read
+ * lock. Writes must wait for state_read_end. Returns 0 or -EIO. */
+int state_read_begin(struct state *st);
+int state_read_end(struct state *st);
+
 /* Records that a request that may create the member is about to be sent
  * (status pending; op names it, NULL: "add"). */
 int state_mark_pending(struct state *st, const char *target, const char *source_id, const char *dn,
@@ -194,7 +201,8 @@ int state_pause_set(struct state *st, const char *target, int64_t until, const c
 int state_cursor_get(struct state *st, const char *name, char **value);
 int state_cursor_set(struct state *st, const char *name, const char *value, int64_t now);
 
-/* Every source id some target has and that is not gone. */
+/* Every source id some target has and that is not gone; an id that
+ * several targets have comes once per target. */
 int state_foreach_known(struct state *st, void (*fn)(void *ud, const char *id), void *ud);
 /* Source ids with a push due again: failed with next_attempt_at <= now, or
  * left pending by a crash. */

@@ -49,6 +49,8 @@ enum stmt_id {
 	STMT_BEGIN,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
+	STMT_READ_BEGIN,
+	STMT_READ_END,
 	STMT__MAX,
 };
 
@@ -103,7 +105,11 @@ static const char *const stmt_sql[STMT__MAX] = {
 		"INSERT INTO cursors (source, kind, value, updated_at) VALUES ('directory', ?1, ?2, ?3)"
 		" ON CONFLICT (source, kind) DO UPDATE SET value = ?2, updated_at = ?3",
 	[STMT_CURSOR_DELETE] = "DELETE FROM cursors WHERE source = 'directory' AND kind = ?1",
-	[STMT_KNOWN] = "SELECT DISTINCT source_id FROM members WHERE gone_at IS NULL",
+	/* A plain scan of the table, not DISTINCT: that walks the source_id
+	 * index and looks every row up in the table for gone_at (100,000
+	 * B-tree searches per full read at 100k members). The caller
+	 * copes with an id listed once per target. */
+	[STMT_KNOWN] = "SELECT source_id FROM members NOT INDEXED WHERE gone_at IS NULL",
 	[STMT_DUE] =
 		"SELECT DISTINCT source_id FROM members WHERE gone_at IS NULL"
 		" AND (status = 'pending' OR (status = 'failed' AND next_attempt_at <= ?1))"
@@ -146,6 +152,8 @@ static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_READ_BEGIN] = "BEGIN DEFERRED",
+	[STMT_READ_END] = "COMMIT",
 };
 
 /* What --dry-run may prepare on a read-only database. */
@@ -153,7 +161,7 @@ static const bool stmt_readonly[STMT__MAX] = {
 	[STMT_GET] = true, [STMT_COUNT] = true, [STMT_IDENTITY_GET] = true, [STMT_PAUSE_GET] = true,
 	[STMT_CURSOR_GET] = true, [STMT_KNOWN] = true, [STMT_DUE] = true, [STMT_LEAVING] = true,
 	[STMT_HOLD_GET] = true, [STMT_TSTATUS_GET] = true, [STMT_COUNT_ALL] = true, [STMT_LAST_RUN] = true,
-	[STMT_KEY_SHARED] = true,
+	[STMT_KEY_SHARED] = true, [STMT_READ_BEGIN] = true, [STMT_READ_END] = true,
 };
 
 /* Each step is one transaction; user_version records how far we are. */
@@ -585,6 +593,16 @@ int state_commit(struct state *st)
 int state_rollback(struct state *st)
 {
 	return state_step_done(state_stmt(st, STMT_ROLLBACK));
+}
+
+int state_read_begin(struct state *st)
+{
+	return state_step_done(state_stmt(st, STMT_READ_BEGIN));
+}
+
+int state_read_end(struct state *st)
+{
+	return state_step_done(state_stmt(st, STMT_READ_END));
 }
 
 int state_mark_pending(struct state *st, const char *target, const char *source_id, const char *dn,

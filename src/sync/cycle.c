@@ -101,7 +101,11 @@ static int cycle_on_entry(void *ud, const struct entry *e)
 			plan_exclude(p, e, r == 0 ? &ex : NULL, e->disabled ? PLAN_DISABLED : PLAN_OUT_OF_SCOPE, now);
 		} else {
 			struct mapped m = { 0 };
-			mapping_apply(t->mapping, e, &m);
+			/* The target has the member: whatever the plan decides
+			 * (unchanged, an update), no secret is sent, so none is
+			 * made (a random password per entry per cycle). */
+			unsigned flags = r == 0 && ex.status == MEMBER_SYNCED ? MAPPING_SKIP_SECRETS : 0;
+			mapping_apply_ext(t->mapping, e, flags, &m);
 			plan_entry(p, e, &m, r == 0 ? &ex : NULL, now);
 			mapped_clear(&m);
 		}
@@ -683,6 +687,10 @@ static void cycle_read(struct cycle *c)
 	char *err = NULL;
 	int r;
 
+	/* The read only reads the state cache (a lookup per entry); writes
+	 * (cycle_record_gone) come after it. Without a snapshot it is not
+	 * a problem, just slower. */
+	bool snapshot = state_read_begin(params->state) == 0;
 	if (params->batch) {
 		r = source_batch_deliver(params->batch, &sink, &c->read);
 		c->read.method = "live";
@@ -701,6 +709,8 @@ static void cycle_read(struct cycle *c)
 		if (r == 0 && c->read.incremental && c->read.complete)
 			cycle_fetch_due(c, &sink);
 	}
+	if (snapshot && state_read_end(params->state) < 0)
+		log_warning(params->log, "cannot end the read of the state database: %s", state_errmsg(params->state));
 	c->report.method = c->read.method;
 	c->report.incremental = c->read.incremental;
 	c->report.entries = c->read.entries;

@@ -16,10 +16,24 @@ struct strmap_slot {
 	uint64_t hash;	/* kept so that growing never rehashes and most mismatches skip strcmp */
 };
 
+/* Keys are copied into chunks, not allocated one by one: maps of every
+ * entry's id and DN hold 100,000s of short keys, and a malloc per key
+ * costs its header and rounding (37-byte UUID -> 48 bytes) and a call. There is
+ * no removal, so a chunk is only ever freed with the map. */
+struct strmap_chunk {
+	struct strmap_chunk *next;
+	size_t used, size;
+	char data[];
+};
+
+#define STRMAP_CHUNK_SIZE (64 * 1024 - sizeof(struct strmap_chunk))
+#define STRMAP_FIRST_CHUNK 256
+
 struct strmap {
 	struct strmap_slot *slots;
 	size_t cap;	/* a power of two */
 	size_t count;
+	struct strmap_chunk *chunks;	/* the newest first */
 };
 
 #define STRMAP_MIN_CAP 16
@@ -65,10 +79,44 @@ void strmap_free(struct strmap *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->slots[i].key);
+	while (m->chunks) {
+		struct strmap_chunk *c = m->chunks;
+		m->chunks = c->next;
+		free(c);
+	}
 	free(m->slots);
 	free(m);
+}
+
+static char *strmap_copy_key(struct strmap *m, const char *key)
+{
+	size_t len = strlen(key) + 1;
+	struct strmap_chunk *c = m->chunks;
+	if (!c || c->size - c->used < len) {
+		/* Chunks double from a small one (most maps are small and
+		 * short-lived); a long key gets a chunk of its own, behind
+		 * the current one so that the current one keeps filling up. */
+		size_t size = c ? c->size * 2 : STRMAP_FIRST_CHUNK;
+		if (size > STRMAP_CHUNK_SIZE)
+			size = STRMAP_CHUNK_SIZE;
+		if (len > size / 4)
+			size = len;
+		struct strmap_chunk *n = xmalloc(sizeof(*n) + size);
+		n->used = 0;
+		n->size = size;
+		if (c && size == len) {
+			n->next = c->next;
+			c->next = n;
+		} else {
+			n->next = c;
+			m->chunks = n;
+		}
+		c = n;
+	}
+	char *k = c->data + c->used;
+	memcpy(k, key, len);
+	c->used += len;
+	return k;
 }
 
 static void strmap_grow(struct strmap *m)
@@ -107,7 +155,7 @@ void strmap_put(struct strmap *m, const char *key, void *value)
 		strmap_grow(m);
 		s = strmap_find(m, key, h);
 	}
-	s->key = xstrdup(key);
+	s->key = strmap_copy_key(m, key);
 	s->value = value;
 	s->hash = h;
 	m->count++;
