@@ -229,6 +229,10 @@ phase() {
         ms_sim_fault "$f" || ms_error "$name: the simulator refused the fault $f"
     done
     start_daemon "$name"
+    # The fault's time starts with the first request: under memcheck on a
+    # busy machine reading the directory can take longer than SECS.
+    first_request() { alive "$name" && (($(ms_sim_jq '.stats.requests') > 0)); }
+    ms_wait_until 300 first_request || ms_fail "$name: no request within 300 s of the daemon's start"
     for ((i = 0; i < secs * 2; i++)); do
         sleep 0.5
         alive "$name"
