@@ -65,17 +65,20 @@ static const char *const stmt_sql[STMT__MAX] = {
 		" first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?7, ?6, ?6)"
 		" ON CONFLICT (target, source_id) DO UPDATE SET dn = ?3, member_key = ?4, payload_hash = ?5,"
 		" status = 'pending', op = ?7, updated_at = ?6",
-	/* last_synced: when the target last got what we wanted it to have. */
+	/* last_synced: when the target last got what we wanted it to have
+	 * (?14: the status says so). Not `?3 IN (...)`: SQLite builds an
+	 * ephemeral table for every IN list of more than two constants, each
+	 * time the statement runs, and this one runs once per answer. */
 	[STMT_OUTCOME] =
 		"INSERT INTO members (target, source_id, dn, member_key, payload_hash, remote_id, status, op,"
 		" attempts, failures, next_attempt_at, last_error, first_seen, last_synced, updated_at)"
 		" VALUES (?1, ?2, coalesce(?9, ''), ?10, ?4, ?5, ?3, ?11, ?12, ?13, ?7, ?6, ?8,"
-		" CASE WHEN ?3 IN ('synced', 'disabled', 'deleted') THEN ?8 END, ?8)"
+		" CASE WHEN ?14 THEN ?8 END, ?8)"
 		" ON CONFLICT (target, source_id) DO UPDATE SET status = ?3, op = ?11,"
 		" payload_hash = coalesce(?4, payload_hash), remote_id = coalesce(?5, remote_id), last_error = ?6,"
 		" next_attempt_at = ?7, attempts = ?12, failures = ?13,"
 		" member_key = coalesce(?10, member_key),"
-		" last_synced = CASE WHEN ?3 IN ('synced', 'disabled', 'deleted') THEN ?8 ELSE last_synced END,"
+		" last_synced = CASE WHEN ?14 THEN ?8 ELSE last_synced END,"
 		" updated_at = ?8",
 	[STMT_INVALID] =
 		"INSERT INTO members (target, source_id, dn, status, attempts, last_error, first_seen, updated_at)"
@@ -623,6 +626,8 @@ int state_record_outcome(struct state *st, const char *target, const char *sourc
 	bind_text(s, 11, has_op ? (o->op ? o->op : "add") : NULL);
 	sqlite3_bind_int(s, 12, o->attempts);
 	sqlite3_bind_int(s, 13, o->failures);
+	sqlite3_bind_int(s, 14, o->status == MEMBER_SYNCED || o->status == MEMBER_DISABLED ||
+				       o->status == MEMBER_DELETED);
 	return state_step_done(s);
 }
 
