@@ -52,7 +52,7 @@ struct push_params {
 	struct logger *log;
 	sd_event *event;
 	push_done_fn done;		/* called once, from the event loop */
-	push_done_fn progress;		/* after each answer; may be NULL */
+	push_done_fn progress;		/* after answers were handled; may be NULL */
 	void *ud;
 };
 
