@@ -469,7 +469,8 @@ static struct job *push_step_item(struct push *p, struct pitem *pi)
 {
 	struct outcome o = { .retry_after = -1 };
 	struct job *j = push_job_new(p, JOB_STEP, &pi, 1);
-	if (!pi->it.payload && pi->it.payload_text)
+	if (!pi->it.payload && pi->it.payload_text &&
+	    !(pi->it.op == OP_ADD && push_conf(p)->driver->add_uses_text))
 		pi->it.payload = json_tokener_parse(pi->it.payload_text);
 	enum step_result r = push_step(p, pi, NULL, &j->req, &j->creates, &o);
 	if (r == STEP_SEND) {
