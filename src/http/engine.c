@@ -35,6 +35,8 @@ struct http_transfer {
 /* Easy handles kept for reuse: creating one costs more than the request
  * on a kept-alive loopback connection. */
 #define HTTP_SPARE_HANDLES 64
+/* Kept-alive connections curl may keep idle, all targets together. */
+#define HTTP_MAX_IDLE_CONNECTIONS 256
 
 struct http_engine {
 	/* An observed view (http_engine_observed): only these three are set. */
@@ -178,6 +180,12 @@ struct http_engine *http_engine_new(sd_event *event)
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	/* By default curl keeps four idle connections per easy handle in the
+	 * multi handle; ours leave it as their transfers finish, so between
+	 * rounds the bound drops and kept-alive connections are closed (a new
+	 * connection every 25 requests or so with max_inflight 8). One
+	 * target's max_inflight is at most 256. */
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_MAX_IDLE_CONNECTIONS);
 	return h;
 }
 

@@ -48,6 +48,12 @@ struct job {
 	bool creates;
 };
 
+/* An answer waiting to be handled (push_on_answer). */
+struct answer {
+	struct job *job;
+	struct http_response resp;	/* a copy: the engine's is only lent for the call */
+};
+
 struct push {
 	struct push_params params;
 	struct push_stats stats;
@@ -56,11 +62,13 @@ struct push {
 	struct ptrq ready;	/* members whose next step is to be built */
 	struct ptrq waiting;	/* members stepped again after the next answer */
 	struct ptrq prepared;	/* jobs built but not sent (rate limit, token) */
+	struct ptrq answers;	/* answers not handled yet (struct answer) */
 	struct minheap delayed;	/* members waiting out a retry backoff */
 	struct pitem **pool;	/* members waiting for a batched add */
 	size_t pool_len;
-	size_t inflight;
+	size_t inflight;	/* sent and not handled yet, queued answers included */
 	unsigned txn_depth;
+	bool txn_open;		/* a transaction of ours is open */
 	unsigned token_attempts;
 	/* Bumped when a refused token is dropped: answers to requests sent
 	 * with an older token say nothing about the new one. */
@@ -78,6 +86,8 @@ struct push {
 	 * target once, not once per member. */
 	uint64_t answer_seq, throttled_seq;
 	sd_event_source *timer;
+	/* Runs the pump, and handles the answers, after every other ready
+	 * event of the loop iteration: see push_on_answer. */
 	sd_event_source *kick;
 };
 
@@ -95,38 +105,44 @@ static const struct conf_target *push_conf(const struct push *p)
  * marked pending in it leaves the process. */
 static void push_txn_begin(struct push *p)
 {
-	if (p->txn_depth++ == 0 && state_begin(p->params.state) < 0)
+	if (p->txn_depth++ > 0)
+		return;
+	if (state_begin(p->params.state) < 0)
 		log_error(p->params.log, "%s: cannot write to the state database: %s", push_conf(p)->name,
 			  state_errmsg(p->params.state));
+	else
+		p->txn_open = true;
 }
 
-static void push_txn_end(struct push *p)
+static int push_txn_commit(struct push *p)
 {
-	if (--p->txn_depth == 0 && state_commit(p->params.state) < 0) {
-		log_error(p->params.log, "%s: cannot commit to the state database: %s", push_conf(p)->name,
-			  state_errmsg(p->params.state));
-		state_rollback(p->params.state);
-	}
-}
-
-/* Commits what the open transaction holds and opens a new one. The
- * pending marks of a round must be on disk before its requests leave:
- * if the commit at the end of the callback failed (disk full), requests
- * no row remembers would be out, and the next run would send them again. */
-static int push_txn_flush(struct push *p)
-{
-	if (p->txn_depth == 0)
+	if (!p->txn_open)
 		return 0;
+	p->txn_open = false;
 	int r = state_commit(p->params.state);
 	if (r < 0) {
 		log_error(p->params.log, "%s: cannot commit to the state database: %s", push_conf(p)->name,
 			  state_errmsg(p->params.state));
 		state_rollback(p->params.state);
 	}
-	if (state_begin(p->params.state) < 0)
-		log_error(p->params.log, "%s: cannot write to the state database: %s", push_conf(p)->name,
-			  state_errmsg(p->params.state));
 	return r;
+}
+
+static void push_txn_end(struct push *p)
+{
+	if (--p->txn_depth == 0)
+		push_txn_commit(p);
+}
+
+/* Commits what the open transaction holds. The pending marks of a round
+ * must be on disk before its requests leave: if the commit at the end of
+ * the callback failed (disk full), requests no row remembers would be
+ * out, and the next run would send them again. The transaction is not
+ * reopened: the requests go right after, and what little the callback
+ * may still write is committed statement by statement. */
+static int push_txn_flush(struct push *p)
+{
+	return push_txn_commit(p);
 }
 
 static const struct log_fields *push_fields(struct log_fields *f, const struct push *p, const struct action *a,
@@ -453,7 +469,8 @@ static struct job *push_step_item(struct push *p, struct pitem *pi)
 {
 	struct outcome o = { .retry_after = -1 };
 	struct job *j = push_job_new(p, JOB_STEP, &pi, 1);
-	if (!pi->it.payload && pi->it.payload_text)
+	if (!pi->it.payload && pi->it.payload_text &&
+	    !(pi->it.op == OP_ADD && push_conf(p)->driver->add_uses_text))
 		pi->it.payload = json_tokener_parse(pi->it.payload_text);
 	enum step_result r = push_step(p, pi, NULL, &j->req, &j->creates, &o);
 	if (r == STEP_SEND) {
@@ -756,13 +773,11 @@ static void push_step_answer(struct push *p, struct job *j, const struct http_re
 	outcome_clear(&o);
 }
 
-static void push_on_answer(const struct http_response *resp, void *ud)
+/* One answer, inside the caller's transaction. */
+static void push_answer(struct push *p, struct job *j, const struct http_response *resp)
 {
-	struct job *j = ud;
-	struct push *p = j->push;
 	p->inflight--;
 	p->answer_seq++;
-	push_txn_begin(p);
 	/* A certificate that does not verify will not verify on the next try
 	 * either: pause rather than retry every member (each retry a new
 	 * handshake with a server that may be an impostor). */
@@ -788,16 +803,37 @@ static void push_on_answer(const struct http_response *resp, void *ud)
 	struct pitem *w;
 	while ((w = ptrq_pop_front(&p->waiting)))
 		ptrq_push_back(&p->ready, w);
-	push_pump(p);
-	push_txn_end(p);
-	if (p->params.progress)
-		p->params.progress(p->params.ud);
-	/* Last: done may free the push's owner. */
-	if (p->finished && p->params.done) {
-		push_done_fn done = p->params.done;
-		p->params.done = NULL;
-		done(p->params.ud);
-	}
+}
+
+static void push_answer_free(struct answer *a)
+{
+	push_job_free(a->job);
+	free(a->resp.error);
+	free(a->resp.body);
+	free(a->resp.content_type);
+	free(a);
+}
+
+/* Answers are queued and handled by the kick, which runs once the loop
+ * has dispatched every other ready event: the answers that arrived
+ * together are recorded in one transaction, with the pending marks of
+ * the requests that follow them, instead of a commit each (a commit
+ * costs more than the rest of an answer). A crash before that commit
+ * loses outcomes, not pending marks: their rows still say pending, and
+ * the next run looks those members up before sending anything. */
+static void push_on_answer(const struct http_response *resp, void *ud)
+{
+	struct job *j = ud;
+	struct push *p = j->push;
+	struct answer *a = XNEW(struct answer);
+	a->job = j;
+	a->resp = *resp;
+	a->resp.error = resp->error ? xstrdup(resp->error) : NULL;
+	a->resp.content_type = resp->content_type ? xstrdup(resp->content_type) : NULL;
+	/* NUL-terminated like the engine's. */
+	a->resp.body = resp->body ? xmemdup(resp->body, resp->body_len + 1) : NULL;
+	ptrq_push_back(&p->answers, a);
+	sd_event_source_set_enabled(p->kick, SD_EVENT_ONESHOT);
 }
 
 static void push_submit(struct push *p, struct job *j)
@@ -951,9 +987,20 @@ out:
 
 static void push_wake(struct push *p)
 {
+	struct answer *a;
+	bool answered = false;
 	push_txn_begin(p);
+	while ((a = ptrq_pop_front(&p->answers))) {
+		push_answer(p, a->job, &a->resp);
+		a->job = NULL;	/* push_answer freed it */
+		push_answer_free(a);
+		answered = true;
+	}
 	push_pump(p);
 	push_txn_end(p);
+	if (answered && p->params.progress)
+		p->params.progress(p->params.ud);
+	/* Last: done may free the push's owner. */
 	if (p->finished && p->params.done) {
 		push_done_fn done = p->params.done;
 		p->params.done = NULL;
@@ -1026,6 +1073,9 @@ struct push *push_start(const struct push_params *params)
 	    sd_event_add_defer(params->event, &p->kick, push_on_kick, p) < 0)
 		abort();
 	sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
+	/* Below the curl sockets' priority: answers that arrive together are
+	 * all queued before the kick handles them (push_on_answer). */
+	sd_event_source_set_priority(p->kick, SD_EVENT_PRIORITY_NORMAL + 1);
 	sd_event_source_set_enabled(p->kick, SD_EVENT_ONESHOT);
 	return p;
 }
@@ -1058,6 +1108,10 @@ void push_free(struct push *p)
 	while ((j = ptrq_pop_front(&p->prepared)))
 		push_job_free(j);
 	ptrq_release(&p->prepared);
+	struct answer *a;
+	while ((a = ptrq_pop_front(&p->answers)))
+		push_answer_free(a);
+	ptrq_release(&p->answers);
 	ptrq_release(&p->ready);
 	ptrq_release(&p->waiting);
 	minheap_release(&p->delayed);

@@ -6,7 +6,8 @@
  * retries transient failures with backoff, waits out Retry-After, and
  * splits atomic batches that fail. Every request that may create a member
  * is recorded `pending` (committed) before it is sent, and every outcome
- * when it arrives, so a crash loses nothing. */
+ * when it arrives (the answers that arrive together in one transaction),
+ * so a crash loses nothing. */
 #ifndef MS_SYNC_PUSH_H
 #define MS_SYNC_PUSH_H
 
@@ -52,7 +53,7 @@ struct push_params {
 	struct logger *log;
 	sd_event *event;
 	push_done_fn done;		/* called once, from the event loop */
-	push_done_fn progress;		/* after each answer; may be NULL */
+	push_done_fn progress;		/* after answers were handled; may be NULL */
 	void *ud;
 };
 

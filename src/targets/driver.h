@@ -117,6 +117,10 @@ struct target_driver {
 	 * is a no-op): an interrupted add is simply sent again, without
 	 * OP_LOOKUP. */
 	bool idempotent_add;
+	/* The driver builds and reads OP_ADD from payload_text alone: the
+	 * engine does not parse the payload for it (a third of the cost of
+	 * building an add). payload is NULL in every OP_ADD step then. */
+	bool add_uses_text;
 
 	/* Reads the driver's settings; reports problems to cc. Returns the
 	 * driver's config (freed with free_config) or NULL on errors. */

@@ -504,6 +504,7 @@ const struct target_driver driver_rainbond = {
 	.auth = { .type = "header", .header = "Authorization", .scheme = "" },
 	.auth_required = true,
 	.ops = OP_BIT(OP_UPDATE) | OP_BIT(OP_DISABLE) | OP_BIT(OP_ENABLE) | OP_BIT(OP_DELETE) | OP_BIT(OP_LOOKUP),
+	.add_uses_text = true,
 	.configure = rainbond_configure,
 	.free_config = rainbond_free_config,
 	.step = rainbond_step,
