@@ -259,8 +259,11 @@ if want 1 || want 5 || want 7; then
         run_once nochange
         sent=$(($(sim_get log=0 .stats.requests) - before))
         ((sent == 0)) || ms_error "the no-change cycle sent $sent requests"
+        # The 2 s target is for 100,000 entries.
+        goal="<= 2 s" met=$(verdict "$WALL" "<=" 2)
+        ((users <= 100000)) || goal="(2 s is for 100k)" met=""
         want 5 && result 5 "no-change cycle over $entries entries, s" "$WALL" "(b) LDAP read ceiling, s" "$ldap_s" \
-            "$(ratio "$WALL" "$ldap_s")" "<= 2 s" "$(verdict "$WALL" "<=" 2)"
+            "$(ratio "$WALL" "$ldap_s")" "$goal" "$met"
         nochange_rss=$RSS_KB
     fi
     if want 7; then
