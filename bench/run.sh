@@ -387,12 +387,24 @@ if want 6; then
 fi
 
 echo
+titles=("" "Initial sync, Rainbond single adds" "20 ms latency per request" "Devin batches, Comp AI bulk"
+    "DingTalk rate-limited to 20 requests/s" "No-change cycle" "Change propagation in persist mode"
+    "Memory and state size")
 if ((markdown)); then
-    echo "| scenario | measured | membersyncd | compared with | its figure | ratio | target | result |"
-    echo "|---|---|---:|---|---:|---:|---|---|"
-    for r in "${results[@]}"; do
-        IFS=$'\x1f' read -r s m v a f q g d <<<"$r"
-        echo "| $s | $m | $v | ${a:--} | ${f:--} | ${q:--} | ${g:--} | ${d:--} |"
+    # A table per scenario.
+    for n in 1 2 3 4 5 6 7; do
+        header=1
+        for r in "${results[@]}"; do
+            IFS=$'\x1f' read -r s m v a f q g d <<<"$r"
+            [[ $s == "$n" ]] || continue
+            if ((header)); then
+                printf '\n**%s. %s**\n\n' "$n" "${titles[$n]}"
+                echo "| measured | membersyncd | compared with | its figure | ratio | target | result |"
+                echo "|---|---:|---|---:|---:|---|---|"
+                header=0
+            fi
+            echo "| $m | $v | ${a:--} | ${f:--} | ${q:--} | ${g:--} | ${d:--} |"
+        done
     done
 else
     for r in "${results[@]}"; do
