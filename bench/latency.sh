@@ -61,22 +61,7 @@ done
 case $target in rest | rainbond) ;; *) echo "bench: --target must be rest or rainbond" >&2; exit 2 ;; esac
 ((changes <= 9999)) || { echo "bench: at most 9999 changes" >&2; exit 2; }
 
-if [[ -n "${MEMBERSYNCD:-}" && -n "${TARGETSIM:-}" ]]; then
-    root=${top_srcdir:-$root}
-    [[ -x $MEMBERSYNCD && -x $TARGETSIM ]] ||
-        { echo "bench: MEMBERSYNCD=$MEMBERSYNCD or TARGETSIM=$TARGETSIM is not an executable" >&2; exit 1; }
-else
-    if [[ -z "${BUILDDIR:-}" && -f Makefile && -x membersyncd ]]; then
-        BUILDDIR=$PWD
-    fi
-    builddir=${BUILDDIR:-$root/build}
-    "$root/scripts/install-deps.sh"
-    BUILDDIR=$builddir "$root/scripts/build.sh" >/dev/null
-    make -C "$builddir" -s --no-print-directory tests/targetsim/targetsim
-    MEMBERSYNCD=$builddir/membersyncd
-    TARGETSIM=$builddir/tests/targetsim/targetsim
-fi
-export top_srcdir=$root MEMBERSYNCD TARGETSIM
+. "$root/bench/binaries.sh"
 # EPOCHREALTIME: a timestamp without forking date(1).
 ((BASH_VERSINFO[0] >= 5)) || { echo "bench: needs bash 5 (EPOCHREALTIME)" >&2; exit 1; }
 . "$root/tests/integration/lib.sh"

@@ -27,10 +27,10 @@
 #   5 no-change cycle                          wall time vs (b)
 #   6 change propagation in persist mode       bench/latency.sh, 200 changes
 #   7 peak RSS (from 1 and 5), state db bytes per member
-# Binaries: MEMBERSYNCD and TARGETSIM if both are set, else built in
-# BUILDDIR (default build/). Exit status 1 when a measurement could not be
-# taken (a run failed, members went missing); targets that are not met are
-# reported, not fatal.
+# Binaries: see bench/binaries.sh (MEMBERSYNCD and TARGETSIM, or a build
+# in BUILDDIR, the current build directory or build/). Exit status 1 when
+# a measurement could not be taken (a run failed, members went missing);
+# targets that are not met are reported, not fatal.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 users=100000
@@ -65,19 +65,7 @@ latency_inflight=32 # scenario 2
 latency_ms=20
 dingtalk_limit=20
 
-if [[ -n "${MEMBERSYNCD:-}" && -n "${TARGETSIM:-}" ]]; then
-    [[ -x $MEMBERSYNCD && -x $TARGETSIM ]] ||
-        { echo "bench: MEMBERSYNCD=$MEMBERSYNCD or TARGETSIM=$TARGETSIM is not an executable" >&2; exit 1; }
-    root=${top_srcdir:-$root}
-else
-    builddir=${BUILDDIR:-$root/build}
-    "$root/scripts/install-deps.sh"
-    BUILDDIR=$builddir "$root/scripts/build.sh" >/dev/null
-    make -C "$builddir" -s --no-print-directory tests/targetsim/targetsim
-    MEMBERSYNCD=$builddir/membersyncd
-    TARGETSIM=$builddir/tests/targetsim/targetsim
-fi
-export top_srcdir=$root MEMBERSYNCD TARGETSIM
+. "$root/bench/binaries.sh"
 ((BASH_VERSINFO[0] >= 5)) || { echo "bench: needs bash 5 (EPOCHREALTIME)" >&2; exit 1; }
 for cmd in wrk ldapsearch curl jq awk /usr/bin/time; do
     command -v "$cmd" >/dev/null || { echo "bench: $cmd is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
