@@ -9,10 +9,7 @@ set -euo pipefail
 srcroot="${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$srcroot/tests/integration/lib.sh"
 
-MEMBERSYNC=${MEMBERSYNC:-${top_builddir:-.}/membersync}
-if [[ ! -x "$MEMBERSYNC" ]]; then
-    ms_error "MEMBERSYNC=$MEMBERSYNC is not an executable"
-fi
+ms_need_membersync
 ms_require_cmd sqlite3 jq
 ms_setup
 

@@ -37,6 +37,8 @@
 #   ms_assert_eq EXP ACT MSG fail unless EXP == ACT
 #   ms_wait_until SECS CMD.. run CMD every 0.1 s until it succeeds; status 1
 #                            if it did not within SECS seconds
+#   ms_need_membersync       MEMBERSYNC, default the build's membersync;
+#                            error unless it is an executable
 #   ms_memcheck_skips WHAT   under scripts/test-valgrind.sh (MS_MEMCHECK=1):
 #                            log that WHAT, a part that needs a request
 #                            rate memcheck's slowdown cannot reach, is
@@ -205,6 +207,13 @@ ms_wait_until() {
 }
 
 # ------------------------------------------------------------ setup/cleanup
+
+ms_need_membersync() {
+    MEMBERSYNC=${MEMBERSYNC:-${top_builddir:-.}/membersync}
+    if [[ ! -x "$MEMBERSYNC" ]]; then
+        ms_error "MEMBERSYNC=$MEMBERSYNC is not an executable"
+    fi
+}
 
 ms_memcheck_skips() {
     [[ -n ${MS_MEMCHECK:-} ]] || return 1

@@ -32,10 +32,7 @@ srcroot="${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$srcroot/tests/integration/lib.sh"
 . "$srcroot/tests/integration/daemon.sh"
 
-MEMBERSYNC=${MEMBERSYNC:-${top_builddir:-.}/membersync}
-if [[ ! -x "$MEMBERSYNC" ]]; then
-    ms_error "MEMBERSYNC=$MEMBERSYNC is not an executable"
-fi
+ms_need_membersync
 ms_require_cmd sqlite3 curl jq base64
 # GNU time for the maximum RSS (the shell keyword has none).
 if [[ ! -x /usr/bin/time ]]; then
