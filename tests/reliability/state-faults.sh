@@ -72,6 +72,16 @@ SQL_NS=()
 sql() { "${SQL_NS[@]}" sqlite3 -readonly "$1" "$2"; }
 # CPU time (user + system, in clock ticks) of a process.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# recover NAME SECS WHEN: every valid user arrives within SECS, then a
+# whole cycle finishes with the daemon alive; stops it.
+recover() {
+    ms_wait_until "$2" users_at_least "$valid" ||
+        ms_fail "not every user arrived $3: $(sim_users) of $valid"
+    local line=$(($(lines "$1") + 1))
+    ms_wait_until 30 log_has "$1" "cycle [0-9]+ finished in" "$line" || ms_fail "no cycle finished $3"
+    alive "$1"
+    stop
+}
 # Everyone at the simulator once, created by one POST, nothing pending.
 check_exactly_once() {
     local db=$1
@@ -134,12 +144,7 @@ ms_assert_eq 0 "$(ms_sim_jq '[.log[] | select(.method == "POST" and ((.key // ""
 touch "$T/unlock"
 wait "$locker"
 valid=$((valid + 20))
-ms_wait_until 90 users_at_least "$valid" ||
-    ms_fail "not every user arrived after the lock was released: $(sim_users) of $valid"
-line=$(($(lines lock) + 1))
-ms_wait_until 30 log_has lock "cycle [0-9]+ finished in" "$line" || ms_fail "no cycle finished after the lock"
-alive lock
-stop
+recover lock 90 "after the lock was released"
 check_exactly_once "$T/lock/state.db" "after the lock"
 ms_log "  posts before the release: $posts_before"
 else
@@ -299,12 +304,7 @@ posts2=$(ms_sim_jq '[.log[] | select(.method == "POST")] | length')
 ms_log "  POSTs while the disk is full: $posts1, 3 s later $posts2"
 ((posts2 - posts1 <= 4)) || ms_fail "adds keep going out while the state database cannot record them"
 rm -f "$S/filler"
-ms_wait_until 120 users_at_least "$valid" ||
-    ms_fail "not every user arrived after space came back: $(sim_users) of $valid"
-line=$(($(lines full) + 1))
-ms_wait_until 30 log_has full "cycle [0-9]+ finished in" "$line" || ms_fail "no cycle finished after space came back"
-alive full
-stop
+recover full 120 "after space came back"
 SQL_NS=(nsenter --target "$holder" --mount)
 ms_assert_eq ok "$("${SQL_NS[@]}" sqlite3 "$T/full/state.db" 'PRAGMA integrity_check')" "integrity of the state database"
 check_exactly_once "$T/full/state.db" "after the disk was full"
