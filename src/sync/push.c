@@ -114,6 +114,13 @@ static void push_txn_begin(struct push *p)
 		p->txn_open = true;
 }
 
+/* Commits what the open transaction holds; also called before a round's
+ * requests leave, whose pending marks must be on disk first: if the
+ * commit at the end of the callback failed (disk full), requests no row
+ * remembers would be out, and the next run would send them again. The
+ * transaction is not reopened then: the requests go right after, and what
+ * little the callback may still write is committed statement by
+ * statement. */
 static int push_txn_commit(struct push *p)
 {
 	if (!p->txn_open)
@@ -132,17 +139,6 @@ static void push_txn_end(struct push *p)
 {
 	if (--p->txn_depth == 0)
 		push_txn_commit(p);
-}
-
-/* Commits what the open transaction holds. The pending marks of a round
- * must be on disk before its requests leave: if the commit at the end of
- * the callback failed (disk full), requests no row remembers would be
- * out, and the next run would send them again. The transaction is not
- * reopened: the requests go right after, and what little the callback
- * may still write is committed statement by statement. */
-static int push_txn_flush(struct push *p)
-{
-	return push_txn_commit(p);
 }
 
 static const struct log_fields *push_fields(struct log_fields *f, const struct push *p, const struct action *a,
@@ -954,7 +950,7 @@ static void push_pump(struct push *p)
 			marked = true;
 		}
 	}
-	if (marked && !p->stats.paused && push_txn_flush(p) < 0) {
+	if (marked && !p->stats.paused && push_txn_commit(p) < 0) {
 		/* The marks were rolled back: these were never sent. */
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; round[i]->creates && k < round[i]->n; k++)
